@@ -1,0 +1,69 @@
+#pragma once
+// Experiment configs: TOML in, N resolved runs out.
+//
+//   experiment.toml --parse--> user table --(--set overrides)--> --(grid cell)-->
+//     defaults <- per-model defaults <- user values --validate--> RunConfig
+//
+// Schema: the default table (RunConfig.h's defaults, embedded as TOML) is the schema. A key
+// that is not in it is an error; a value must have the default's type (an integer is
+// accepted where a float is expected); ranges are checked per key. Every error is a
+// ConfigError whose message starts with "file:line:column:" (or "--set key:" for overrides),
+// names the key and says what was expected.
+//
+// Top-level keys: `name` (experiment name, default: the file's stem), `description`,
+// `include` (list of TOML files, relative to the including file, merged first in order; the
+// including file wins), the sections [data] [model] [augment] [balance] [train] [eval], and
+// [grid]. Grid keys are dotted config paths (`"train.lr" = [0.01, 0.001]`, or nested tables
+// `[grid.train] lr = [...]`) whose values are non-empty arrays; the runs are the Cartesian
+// product in the order the keys appear in the file (first key varies slowest).
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "framework/config/RunConfig.h"
+
+namespace ferlab::config {
+
+/// One cell of the grid, fully resolved.
+struct ResolvedRun {
+  RunConfig config;
+  /// Every key of the resolved config as canonical JSON (sorted keys, no whitespace); the
+  /// record of the run. Stable across machines and key order in the source file.
+  std::string resolved_json;
+  /// hashHex(resolved_json): 16 hex digits identifying this configuration.
+  std::string config_hash;
+  /// All keys flattened as ("train.lr", "0.001") pairs, sorted by key; values as JSON
+  /// scalars without quotes for strings.
+  std::vector<std::pair<std::string, std::string>> params;
+  /// The (key, value) pairs this run takes from the grid, in grid order.
+  std::vector<std::pair<std::string, std::string>> grid_values;
+  /// "<experiment>" for a single run, "<experiment>[lr=0.01,name=vggnet]" inside a grid
+  /// (last path component of each grid key).
+  std::string name;
+  int index = 0;  ///< position in the grid, from 0
+};
+
+/// A parsed experiment: its name, where it came from and its runs in grid order.
+struct Experiment {
+  std::string name;
+  std::string source;  ///< file path, or the name given to parseExperiment
+  std::vector<std::string> grid_keys;  ///< dotted keys the grid varies, in order
+  std::vector<ResolvedRun> runs;
+};
+
+/// Reads and resolves `path`. `overrides` are "dotted.key=value" strings from --set; each
+/// value is parsed as a TOML value (`0.001`, `true`, `"x"`, `[1, 2]`) and taken as a bare
+/// string when it does not parse (`--set model.name=vggnet`). Overrides apply before the
+/// grid; overriding a key the grid varies replaces the grid axis with that single value.
+/// Throws ConfigError (unreadable file, TOML syntax, unknown key, wrong type, range).
+Experiment loadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// As loadExperiment, from TOML text; `source` names it in error messages.
+Experiment parseExperiment(const std::string& toml_text, const std::string& source,
+                           const std::vector<std::string>& overrides = {});
+
+/// The default configuration as TOML text (for `ferlab run --print-defaults` and docs).
+std::string defaultConfigToml();
+
+}  // namespace ferlab::config

@@ -1,0 +1,154 @@
+#pragma once
+// The tracking store: one SQLite file (results/ferlab.db by default) that holds experiments,
+// runs, their resolved configs and flattened params, per-epoch history, a per-run summary
+// (best and last values), final metrics per split, confusion matrices and per-sample
+// predictions for validation and test.
+//
+// Concurrency: WAL journal and a busy timeout, every write in one BEGIN IMMEDIATE
+// transaction, so several `ferlab run` processes can record into one file at once without
+// "database is locked" failures. Schema: versioned (PRAGMA user_version) with forward
+// migrations applied in order under an exclusive transaction, so exactly one process
+// migrates. Prepared statements only (no SQL built from user strings).
+// Every failure throws StoreError naming the database path and the SQLite message.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct sqlite3;
+
+namespace ferlab::tracking {
+
+/// Lifecycle: queued (known, not started) -> running -> finished | failed. A run found
+/// `running` by a new invocation was interrupted; it is resumed from its last checkpoint.
+enum class RunStatus { Queued, Running, Finished, Failed };
+const char* statusName(RunStatus status);      ///< "queued" | "running" | ...
+RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
+
+/// Identity and provenance of one run (one grid cell).
+struct RunRecord {
+  std::string id;          ///< 12 hex digits: hash of experiment name + config hash
+  std::string experiment;  ///< experiment (grid) name
+  std::string name;        ///< e.g. "quickstart[name=vggnet]"
+  RunStatus status = RunStatus::Queued;
+  int grid_index = 0;
+  std::string config_json;  ///< fully resolved config (ConfigLoader's resolved_json)
+  std::string config_hash;
+  std::int64_t seed = 0;
+  std::string backbone;     ///< model.name
+  /// Flattened resolved config ("train.lr", "0.001"), and the subset the grid varies.
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::pair<std::string, std::string>> grid_values;
+  // Provenance, filled when the run starts.
+  std::string git_commit, ferlab_version, torch_version, opencv_version, device;
+  std::string dataset_key;
+  std::string started_at, ended_at;  ///< ISO 8601 UTC; empty while unknown
+  std::string error;                 ///< failure message of a failed run
+};
+
+/// The per-run summary kept apart from the epoch history: best (by the monitored validation
+/// metric) and last values, final test metrics and throughput. NaN/-1 while unknown.
+struct RunSummary {
+  int best_epoch = -1;
+  double best_val_accuracy = -1, best_val_macro_f1 = -1, best_val_loss = -1;
+  int last_epoch = -1;
+  double last_val_accuracy = -1, last_train_loss = -1, last_train_accuracy = -1;
+  double test_accuracy = -1, test_macro_f1 = -1;  ///< PrivateTest, best checkpoint
+  double images_per_sec = -1;  ///< mean training throughput over epochs after the first
+  double duration_s = -1;      ///< wall time of the run, seconds
+};
+
+/// One epoch of training (one row of the history), recorded in one transaction.
+struct EpochRecord {
+  int epoch = 0;  ///< 1-based
+  std::string phase = "train";
+  double train_loss = 0, train_accuracy = 0;  ///< accuracies are fractions in [0, 1]
+  double val_loss = 0, val_accuracy = 0, val_macro_f1 = 0;
+  double lr = 0;
+  double images_per_sec = 0;  ///< training images per second of this epoch
+  double seconds = 0;         ///< wall time of the epoch including validation
+};
+
+struct ClassMetrics {
+  std::string name;
+  double precision = 0, recall = 0, f1 = 0;
+  std::int64_t support = 0;
+};
+
+/// Final metrics of one split ("PublicTest" or "PrivateTest") on the selected checkpoint.
+struct SplitMetrics {
+  std::string split;
+  double loss = 0, accuracy = 0, macro_f1 = 0;
+  std::vector<ClassMetrics> classes;
+  /// Row-major k x k counts, row = true class, column = predicted class.
+  std::vector<std::int64_t> confusion;
+};
+
+/// One sample's prediction (stored for PublicTest and PrivateTest).
+struct Prediction {
+  std::int64_t sample_index = 0;  ///< index in the dataset
+  std::string sample_id;          ///< Dataset::sample_ids entry
+  std::int64_t label = 0, predicted = 0;
+  std::vector<float> probabilities;  ///< softmax, one per class (stored as a float32 blob)
+};
+
+/// Row for `ferlab ls` and reports: the record plus its summary.
+struct RunRow {
+  RunRecord record;
+  RunSummary summary;
+};
+
+class SqliteStore {
+ public:
+  /// Opens or creates the store at `path` (parent folders created), sets WAL and a 60 s
+  /// busy timeout, migrates the schema to the current version. Throws StoreError.
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  static int currentSchemaVersion();
+  int schemaVersion() const;
+  const std::string& path() const { return path_; }
+
+  /// Creates the experiment if new; updates its source and grid keys otherwise.
+  void ensureExperiment(const std::string& name, const std::string& source,
+                        const std::vector<std::string>& grid_keys);
+
+  /// Inserts the run as queued if its id is unknown; returns the stored record either way.
+  RunRecord ensureRun(const RunRecord& run);
+  std::optional<RunRecord> findRun(const std::string& id) const;
+  /// Marks the run running and records its provenance (started_at, versions, device, ...).
+  void markRunning(const RunRecord& run);
+  /// Resume support: deletes epoch rows after `epoch` (those not covered by the checkpoint
+  /// the run restarts from) and clears final metrics and predictions.
+  void truncateRun(const std::string& id, int epoch);
+
+  /// One transaction: the epoch row plus the summary columns it changes.
+  void recordEpoch(const std::string& id, const EpochRecord& epoch, const RunSummary& summary);
+  /// One transaction: final split metrics, confusion matrices, predictions, the summary,
+  /// status finished and ended_at.
+  void finishRun(const std::string& id, const RunSummary& summary,
+                 const std::vector<SplitMetrics>& splits,
+                 const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions);
+  /// Status failed, the message and ended_at; history already recorded is kept.
+  void failRun(const std::string& id, const std::string& message);
+
+  /// Runs of `experiment` (all runs when empty), in grid order within an experiment.
+  std::vector<RunRow> listRuns(const std::string& experiment = "") const;
+  /// The run with this id, or the unique run whose id starts with it. Throws StoreError when
+  /// none or several match.
+  RunRow getRun(const std::string& id_or_prefix) const;
+  std::vector<EpochRecord> epochs(const std::string& id) const;
+  std::vector<SplitMetrics> splitMetrics(const std::string& id) const;
+  std::vector<Prediction> predictions(const std::string& id, const std::string& split) const;
+
+ private:
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace ferlab::tracking
