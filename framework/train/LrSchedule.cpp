@@ -1,0 +1,48 @@
+#include "framework/train/LrSchedule.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ferlab::train {
+
+bool monitorMaximises(const std::string& monitor) { return monitor != "val_loss"; }
+
+LrSchedule::LrSchedule(const config::TrainConfig& config)
+    : config_(config), maximise_(monitorMaximises(config.monitor)) {
+  state_.plateau_lr = config.lr;
+}
+
+double LrSchedule::lrForEpoch(int epoch) const {
+  const double base = config_.lr;
+  if (config_.schedule == "step") {
+    return base * std::pow(config_.gamma, (epoch - 1) / std::max(1, config_.step_size));
+  }
+  if (config_.schedule == "cosine") {
+    const double progress = static_cast<double>(epoch - 1) / std::max(1, config_.epochs);
+    return config_.min_lr + (base - config_.min_lr) * (1.0 + std::cos(M_PI * progress)) / 2.0;
+  }
+  if (config_.schedule == "plateau") return state_.plateau_lr;
+  return base;
+}
+
+void LrSchedule::observe(double value) {
+  if (config_.schedule != "plateau") return;
+  // PyTorch's default threshold_mode="rel", threshold=1e-4.
+  constexpr double kThreshold = 1e-4;
+  const double best = state_.plateau_best;
+  const bool improved = !state_.plateau_has_best ||
+                        (maximise_ ? value > best * (1.0 + kThreshold)
+                                   : value < best * (1.0 - kThreshold));
+  if (improved) {
+    state_.plateau_best = value;
+    state_.plateau_has_best = true;
+    state_.plateau_bad_epochs = 0;
+    return;
+  }
+  if (++state_.plateau_bad_epochs > config_.plateau_patience) {
+    state_.plateau_lr = std::max(config_.min_lr, state_.plateau_lr * config_.gamma);
+    state_.plateau_bad_epochs = 0;
+  }
+}
+
+}  // namespace ferlab::train

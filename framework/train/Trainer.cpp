@@ -1,0 +1,369 @@
+#include "framework/train/Trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <limits>
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <fmt/format.h>
+
+#include "framework/core/Errors.h"
+#include "framework/core/Log.h"
+#include "framework/core/Progress.h"
+#include "framework/train/Augment.h"
+#include "framework/train/Optimizers.h"
+
+namespace ferlab::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A distinct, reproducible generator state per (seed, epoch); the large odd multiplier keeps
+// neighbouring seeds' epoch streams apart.
+std::uint64_t epochSeed(std::int64_t seed, int epoch) {
+  return static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch);
+}
+
+// Inverse-frequency weights n / (k * n_c) (scikit-learn's class_weight="balanced"); a class
+// absent from training gets weight 0.
+torch::Tensor balancedClassWeights(const std::vector<std::int64_t>& counts) {
+  double total = 0;
+  for (const auto count : counts) total += static_cast<double>(count);
+  const double k = static_cast<double>(counts.size());
+  std::vector<float> weights;
+  for (const auto count : counts) {
+    weights.push_back(count > 0 ? static_cast<float>(total / (k * static_cast<double>(count))) : 0.f);
+  }
+  return torch::tensor(weights, torch::kFloat32);
+}
+
+void writeScalar(torch::serialize::OutputArchive& archive, const std::string& key, double value) {
+  archive.write(key, torch::tensor(value, torch::kFloat64));
+}
+
+double readScalar(torch::serialize::InputArchive& archive, const std::string& key) {
+  torch::Tensor value;
+  archive.read(key, value);
+  return value.item<double>();
+}
+
+// Writes to a temporary name and renames, so a crash never leaves half a checkpoint.
+void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  archive.save_to(temporary);
+  fs::rename(temporary, path);
+}
+
+}  // namespace
+
+Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
+                 const DeviceDataset& data, std::string run_dir)
+    : config_(config),
+      model_(std::move(model)),
+      data_(data),
+      run_dir_(std::move(run_dir)),
+      schedule_(config.train) {
+  fs::create_directories(run_dir_);
+  model_->to(data_.device());
+  optimizer_ = makeOptimizer(config_.train, model_->parameters());
+  if (config_.balance.method == "class_weights") {
+    class_weights_ = balancedClassWeights(data_.trainClassCounts()).to(data_.device());
+  }
+  if (data_.device().is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::bestCheckpointPath() const { return (fs::path(run_dir_) / "best.pt").string(); }
+std::string Trainer::lastCheckpointPath() const { return (fs::path(run_dir_) / "last.pt").string(); }
+
+torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const {
+  namespace F = torch::nn::functional;
+  auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.train.label_smoothing);
+  if (class_weights_.defined()) options.weight(class_weights_);
+  return F::cross_entropy(logits, labels, options);
+}
+
+Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
+  model_->train();
+  const auto& train_indices = data_.indices(data::Split::Train);
+  const auto n = train_indices.size(0);
+  const auto batch_size = static_cast<std::int64_t>(config_.train.batch_size);
+  // A final batch of one sample would break BatchNorm's training statistics: drop it.
+  const auto usable = (n % batch_size == 1 && n > 1) ? n - 1 : n;
+  const auto steps = (usable + batch_size - 1) / batch_size;
+  const auto order = train_indices.index_select(
+      0, torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(data_.device()));
+
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data_.device()));
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data_.device()));
+  core::ProgressLine progress;
+  const auto start = Clock::now();
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const auto batch_indices = order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
+    auto images = data_.images(batch_indices);
+    if (augmentsAnything(config_.augment)) images = augmentBatch(images, config_.augment);
+    const auto inputs = data_.normalize(images);
+    const auto labels = data_.labels(batch_indices);
+
+    const auto logits = model_->forward(inputs);
+    const auto loss = lossFor(logits, labels);
+    optimizer_->zero_grad();
+    loss.backward();
+    if (config_.train.grad_clip > 0) {
+      torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.train.grad_clip);
+    }
+    optimizer_->step();
+
+    loss_sum += loss.detach().to(torch::kFloat64) * batch_indices.size(0);
+    correct += logits.detach().argmax(1).eq(labels).sum();
+    if (step % 20 == 19) {  // reading the sums synchronises the device: do it rarely
+      const auto seen = static_cast<double>(std::min(usable, (step + 1) * batch_size));
+      const double elapsed = secondsSince(start);
+      progress.update(fmt::format(
+          "epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% {:.0f} img/s ETA {}", epoch,
+          config_.train.epochs, step + 1, steps, loss_sum.item<double>() / seen,
+          100.0 * static_cast<double>(correct.item<std::int64_t>()) / seen, seen / elapsed,
+          core::formatDuration(elapsed / seen * static_cast<double>(usable - seen) +
+                               elapsed / seen * usable * (config_.train.epochs - epoch))));
+    }
+  }
+  EpochTrainStats stats;
+  const double seen = static_cast<double>(usable);
+  stats.loss = loss_sum.item<double>() / seen;  // synchronises, so the timing below is honest
+  stats.accuracy = static_cast<double>(correct.item<std::int64_t>()) / seen;
+  stats.images_per_sec = seen / secondsSince(start);
+  return stats;
+}
+
+SplitEvaluation Trainer::evaluate(data::Split split) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  SplitEvaluation result;
+  result.split = split;
+  const auto& indices = data_.indices(split);
+  const auto n = indices.size(0);
+  const auto k = data_.numClasses();
+  std::vector<torch::Tensor> probability_batches;
+  double nll_sum = 0.0;
+  for (std::int64_t begin = 0; begin < n; begin += config_.eval.batch_size) {
+    const auto batch_indices = indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
+    const auto inputs = data_.normalize(data_.images(batch_indices));
+    auto probabilities = torch::softmax(model_->forward(inputs), 1);
+    if (config_.eval.tta == "hflip") {
+      probabilities = (probabilities + torch::softmax(model_->forward(inputs.flip({3})), 1)) / 2;
+    }
+    const auto labels = data_.labels(batch_indices);
+    const auto true_probability = probabilities.gather(1, labels.view({-1, 1})).clamp_min(1e-12);
+    nll_sum += -true_probability.log().sum().item<double>();
+    probability_batches.push_back(probabilities.to(torch::kCPU));
+  }
+  result.loss = n > 0 ? nll_sum / static_cast<double>(n) : 0.0;
+
+  const auto probabilities = n > 0 ? torch::cat(probability_batches).contiguous()
+                                   : torch::zeros({0, k}, torch::kFloat32);
+  const auto predicted = probabilities.argmax(1).contiguous();
+  const auto labels = data_.labels(indices).to(torch::kCPU).contiguous();
+  const auto sample_indices = indices.to(torch::kCPU).contiguous();
+  const auto as_vector = [](const torch::Tensor& t) {
+    return std::vector<std::int64_t>(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
+  };
+  result.sample_indices = as_vector(sample_indices);
+  result.labels = as_vector(labels);
+  result.predicted = as_vector(predicted);
+  result.probabilities.assign(probabilities.data_ptr<float>(),
+                              probabilities.data_ptr<float>() + probabilities.numel());
+  result.metrics = computeMetrics(result.labels, result.predicted, k);
+  return result;
+}
+
+double Trainer::monitoredValue(const tracking::EpochRecord& record) const {
+  if (config_.train.monitor == "val_loss") return record.val_loss;
+  if (config_.train.monitor == "val_macro_f1") return record.val_macro_f1;
+  return record.val_accuracy;
+}
+
+bool Trainer::improves(double value) const {
+  if (summary_.best_epoch < 0) return true;
+  if (config_.train.monitor == "val_loss") return value < summary_.best_val_loss;
+  if (config_.train.monitor == "val_macro_f1") return value > summary_.best_val_macro_f1;
+  return value > summary_.best_val_accuracy;
+}
+
+void Trainer::updateSummary(const tracking::EpochRecord& record, bool is_best) {
+  if (is_best) {
+    summary_.best_epoch = record.epoch;
+    summary_.best_val_accuracy = record.val_accuracy;
+    summary_.best_val_macro_f1 = record.val_macro_f1;
+    summary_.best_val_loss = record.val_loss;
+  }
+  summary_.last_epoch = record.epoch;
+  summary_.last_val_accuracy = record.val_accuracy;
+  summary_.last_train_loss = record.train_loss;
+  summary_.last_train_accuracy = record.train_accuracy;
+  // The first epoch includes warm-up (allocator, cuDNN autotuning): report the mean of the
+  // later ones when there are any.
+  if (record.epoch == 1) {
+    first_epoch_throughput_ = record.images_per_sec;
+  } else {
+    throughput_sum_ += record.images_per_sec;
+    ++throughput_epochs_;
+  }
+  summary_.images_per_sec =
+      throughput_epochs_ > 0 ? throughput_sum_ / throughput_epochs_ : first_epoch_throughput_;
+}
+
+void Trainer::fit(const EpochCallback& on_epoch) {
+  const auto& train = config_.train;
+  if (completed_epochs_ > 0 && train.early_stopping > 0 &&
+      completed_epochs_ - summary_.best_epoch >= train.early_stopping) {
+    return;  // the checkpointed run had already stopped early
+  }
+  for (int epoch = completed_epochs_ + 1; epoch <= train.epochs; ++epoch) {
+    const auto start = Clock::now();
+    torch::manual_seed(epochSeed(train.seed, epoch));
+    const double lr = schedule_.lrForEpoch(epoch);
+    setLearningRate(*optimizer_, lr);
+
+    const auto stats = trainEpoch(epoch);
+    const auto validation = evaluate(data::Split::Val);
+    tracking::EpochRecord record;
+    record.epoch = epoch;
+    record.train_loss = stats.loss;
+    record.train_accuracy = stats.accuracy;
+    record.val_loss = validation.loss;
+    record.val_accuracy = validation.metrics.accuracy;
+    record.val_macro_f1 = validation.metrics.macro_f1;
+    record.lr = lr;
+    record.images_per_sec = stats.images_per_sec;
+    record.seconds = secondsSince(start);
+
+    const double monitored = monitoredValue(record);
+    schedule_.observe(monitored);
+    const bool is_best = improves(monitored);
+    updateSummary(record, is_best);
+    if (is_best) saveBest();
+    core::ProgressLine().finish(fmt::format(
+        "epoch {}/{} loss {:.4f} acc {:.1f}% | val loss {:.4f} acc {:.1f}% F1 {:.3f}{} | lr {:.2g} | "
+        "{:.0f} img/s | {:.1f} s",
+        epoch, train.epochs, record.train_loss, 100 * record.train_accuracy, record.val_loss,
+        100 * record.val_accuracy, record.val_macro_f1, is_best ? " *" : "", lr,
+        record.images_per_sec, record.seconds));
+    on_epoch(record, summary_);
+    saveLast(epoch);
+    completed_epochs_ = epoch;
+    if (train.early_stopping > 0 && epoch - summary_.best_epoch >= train.early_stopping) {
+      log::info("early stopping: {} has not improved for {} epochs (best epoch {})", train.monitor,
+                train.early_stopping, summary_.best_epoch);
+      break;
+    }
+  }
+}
+
+void Trainer::saveBest() const {
+  torch::serialize::OutputArchive archive;
+  model_->save(archive);
+  saveAtomically(archive, bestCheckpointPath());
+}
+
+void Trainer::saveLast(int epoch) const {
+  torch::serialize::OutputArchive model_archive, optimizer_archive, archive;
+  model_->save(model_archive);
+  optimizer_->save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  writeScalar(archive, "epoch", epoch);
+  writeScalar(archive, "best_epoch", summary_.best_epoch);
+  writeScalar(archive, "best_val_accuracy", summary_.best_val_accuracy);
+  writeScalar(archive, "best_val_macro_f1", summary_.best_val_macro_f1);
+  writeScalar(archive, "best_val_loss", summary_.best_val_loss);
+  writeScalar(archive, "last_val_accuracy", summary_.last_val_accuracy);
+  writeScalar(archive, "last_train_loss", summary_.last_train_loss);
+  writeScalar(archive, "last_train_accuracy", summary_.last_train_accuracy);
+  writeScalar(archive, "throughput_sum", throughput_sum_);
+  writeScalar(archive, "throughput_epochs", throughput_epochs_);
+  writeScalar(archive, "first_epoch_throughput", first_epoch_throughput_);
+  const auto& plateau = schedule_.state();
+  writeScalar(archive, "plateau_lr", plateau.plateau_lr);
+  writeScalar(archive, "plateau_best", plateau.plateau_best);
+  writeScalar(archive, "plateau_bad_epochs", plateau.plateau_bad_epochs);
+  writeScalar(archive, "plateau_has_best", plateau.plateau_has_best ? 1.0 : 0.0);
+  saveAtomically(archive, lastCheckpointPath());
+}
+
+int Trainer::resume() {
+  const auto path = lastCheckpointPath();
+  if (!fs::exists(path)) return 0;
+  try {
+    torch::serialize::InputArchive archive, model_archive, optimizer_archive;
+    archive.load_from(path, data_.device());
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model_->load(model_archive);
+    optimizer_->load(optimizer_archive);
+    completed_epochs_ = static_cast<int>(readScalar(archive, "epoch"));
+    summary_.best_epoch = static_cast<int>(readScalar(archive, "best_epoch"));
+    summary_.best_val_accuracy = readScalar(archive, "best_val_accuracy");
+    summary_.best_val_macro_f1 = readScalar(archive, "best_val_macro_f1");
+    summary_.best_val_loss = readScalar(archive, "best_val_loss");
+    summary_.last_epoch = completed_epochs_;
+    summary_.last_val_accuracy = readScalar(archive, "last_val_accuracy");
+    summary_.last_train_loss = readScalar(archive, "last_train_loss");
+    summary_.last_train_accuracy = readScalar(archive, "last_train_accuracy");
+    throughput_sum_ = readScalar(archive, "throughput_sum");
+    throughput_epochs_ = static_cast<int>(readScalar(archive, "throughput_epochs"));
+    first_epoch_throughput_ = readScalar(archive, "first_epoch_throughput");
+    summary_.images_per_sec =
+        throughput_epochs_ > 0 ? throughput_sum_ / throughput_epochs_ : first_epoch_throughput_;
+    LrSchedule::State plateau;
+    plateau.plateau_lr = readScalar(archive, "plateau_lr");
+    plateau.plateau_best = readScalar(archive, "plateau_best");
+    plateau.plateau_bad_epochs = static_cast<int>(readScalar(archive, "plateau_bad_epochs"));
+    plateau.plateau_has_best = readScalar(archive, "plateau_has_best") != 0.0;
+    schedule_.restore(plateau);
+  } catch (const c10::Error& error) {
+    throw TrainError(fmt::format("{}: cannot resume from this checkpoint: {}", path,
+                                 error.what_without_backtrace()));
+  }
+  return completed_epochs_;
+}
+
+void Trainer::loadBestCheckpoint() {
+  const auto path = bestCheckpointPath();
+  if (!fs::exists(path)) throw TrainError(fmt::format("{}: no best checkpoint", path));
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, data_.device());
+    model_->load(archive);
+  } catch (const c10::Error& error) {
+    throw TrainError(fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
+  }
+}
+
+torch::Device resolveDevice(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (!torch::cuda::is_available()) {
+    throw ConfigError(fmt::format("train.device: '{}' requested but CUDA is not available", name));
+  }
+  return torch::Device(name);
+}
+
+std::string torchVersion() {
+  return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+}  // namespace ferlab::train
