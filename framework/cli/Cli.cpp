@@ -1,0 +1,50 @@
+#include "framework/cli/Cli.h"
+
+#include <exception>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "framework/core/Errors.h"
+
+namespace ferlab::cli {
+namespace {
+
+constexpr const char* kUsage = R"(ferlab: train, track and compare facial-expression-recognition experiments
+
+usage: ferlab <command> [options]
+
+commands:
+  run CONFIG      train every run of an experiment grid and record it (resumable)
+  ls              list recorded runs (--json for scripts)
+  show RUN        one run: resolved config, metrics per class, confusion matrix
+  report          write a self-contained HTML report of recorded runs
+
+`ferlab <command> --help` describes each command's options.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::cout << kUsage << "\n";
+    return all.empty() ? 2 : 0;
+  }
+  const std::string command = all[0];
+  const std::vector<std::string> args(all.begin() + 1, all.end());
+  try {
+    if (command == "run") return runCommand(args);
+    if (command == "ls") return listCommand(args);
+    if (command == "show") return showCommand(args);
+    if (command == "report") return reportCommand(args);
+    throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));
+  } catch (const Error& error) {
+    fmt::print(stderr, "ferlab {}: error: {}\n", command, error.what());
+    return error.exitCode();
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "ferlab {}: error: {}\n", command, error.what());
+    return 1;
+  }
+}
+
+}  // namespace ferlab::cli

@@ -96,7 +96,7 @@ void writeResolvedConfig(const fs::path& run_dir, const config::ResolvedRun& run
 }
 
 // Trains and records one run; returns normally when it finished.
-void trainRun(const config::Experiment& experiment, const config::ResolvedRun& run,
+void trainRun(const config::ResolvedRun& run,
               tracking::RunRecord record, tracking::SqliteStore& store, DatasetMemo& datasets,
               const ExperimentOptions& options) {
   const auto& config = run.config;
@@ -185,7 +185,7 @@ ExperimentOutcome runExperiment(const config::Experiment& experiment, const Expe
       log::info("run {} failed before: restarting from scratch", record.id);
     }
     try {
-      trainRun(experiment, run, record, store, datasets, options);
+      trainRun(run, record, store, datasets, options);
       ++outcome.finished;
     } catch (const StoreError&) {
       throw;  // the store itself is broken: nothing more can be recorded

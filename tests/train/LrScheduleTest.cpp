@@ -1,0 +1,73 @@
+#include "framework/train/LrSchedule.h"
+
+#include <gtest/gtest.h>
+
+namespace ferlab::train {
+namespace {
+
+config::TrainConfig trainConfig(const std::string& schedule) {
+  config::TrainConfig config;
+  config.schedule = schedule;
+  config.lr = 0.1;
+  config.epochs = 10;
+  return config;
+}
+
+TEST(LrSchedule, NoneIsConstant) {
+  const LrSchedule schedule(trainConfig("none"));
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(1), 0.1);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(10), 0.1);
+}
+
+TEST(LrSchedule, StepDecaysEveryStepSizeEpochs) {
+  auto config = trainConfig("step");
+  config.step_size = 3;
+  config.gamma = 0.5;
+  const LrSchedule schedule(config);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(1), 0.1);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(3), 0.1);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(4), 0.05);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(7), 0.025);
+}
+
+TEST(LrSchedule, CosineStartsAtLrAndHalvesAtMidpoint) {
+  auto config = trainConfig("cosine");
+  config.min_lr = 0.0;
+  const LrSchedule schedule(config);
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(1), 0.1);
+  EXPECT_NEAR(schedule.lrForEpoch(6), 0.05, 1e-12);  // progress 5/10 -> cos(pi/2) = 0
+  EXPECT_LT(schedule.lrForEpoch(10), schedule.lrForEpoch(9));
+}
+
+TEST(LrSchedule, PlateauReducesAfterPatienceAndRestores) {
+  auto config = trainConfig("plateau");
+  config.plateau_patience = 2;
+  config.gamma = 0.1;
+  config.monitor = "val_accuracy";
+  LrSchedule schedule(config);
+  schedule.observe(0.50);  // best
+  schedule.observe(0.50);  // bad 1
+  schedule.observe(0.49);  // bad 2
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(4), 0.1);
+  schedule.observe(0.50);  // bad 3 > patience -> reduce
+  EXPECT_NEAR(schedule.lrForEpoch(5), 0.01, 1e-15);
+  LrSchedule restored(config);
+  restored.restore(schedule.state());
+  EXPECT_DOUBLE_EQ(restored.lrForEpoch(5), schedule.lrForEpoch(5));
+}
+
+TEST(LrSchedule, PlateauOnLossMinimises) {
+  auto config = trainConfig("plateau");
+  config.plateau_patience = 0;
+  config.monitor = "val_loss";
+  config.min_lr = 0.05;
+  LrSchedule schedule(config);
+  schedule.observe(1.0);
+  schedule.observe(0.9);  // improvement on a loss
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(3), 0.1);
+  schedule.observe(0.95);  // worse -> reduce, floored at min_lr
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(4), 0.05);
+}
+
+}  // namespace
+}  // namespace ferlab::train
