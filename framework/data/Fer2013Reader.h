@@ -9,7 +9,10 @@
 // the file (and CSV line): unreadable image, wrong size, unknown class folder, wrong pixel
 // count, bad label, unknown Usage.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "framework/data/Dataset.h"
 
@@ -24,14 +27,68 @@ struct SplitCoverage {
 
 /// Reads an image-folder dataset rooted at `root`. Layouts accepted: root/{train,test}/
 /// <class>/<file> (split from prefix; without prefixes train/ is Training and test/ is the
-/// test split, validation to be carved) or root/<class>/<file> (everything Training).
-/// Class folders must be FER2013 class names. Files are visited in sorted path order, so
-/// the result is the same on every machine. Throws DataError.
+/// test split, validation to be carved) or root/<class>/<file> (everything Training). Where
+/// file names carry the prefixes, the prefix decides the split in either layout, and every
+/// file must carry one. Class folders must be FER2013 class names (any letter case). Files
+/// are visited in sorted path order, so the result is the same on every machine. Throws
+/// DataError.
 Dataset readImageFolder(const std::string& root, int image_size, SplitCoverage* coverage);
 
 /// Reads the challenge CSV at `path` (header line required; columns may come in any order;
 /// Usage optional: without it every row is Training). Throws DataError naming path:line.
 Dataset readChallengeCsv(const std::string& path, int image_size, SplitCoverage* coverage);
+
+// Two-stage reading, for the cache (DatasetCache.h): scan* reads every source byte once and
+// validates the layout without decoding, so the cache key can be computed from those bytes;
+// decode* turns the same bytes into a Dataset only on a cache miss. readImageFolder and
+// readChallengeCsv are scan + decode.
+
+/// One image file of an image-folder dataset, read but not decoded.
+struct RawImage {
+  std::string relative_path;  ///< '/'-separated, from the root: "train/happy/Training_1.jpg"
+  std::int64_t label = 0;     ///< index into fer2013ClassNames()
+  Split split = Split::Train;
+  std::string bytes;  ///< the encoded file (JPEG, PNG or BMP)
+};
+
+/// An image-folder dataset as read from disk: images sorted by relative_path.
+struct RawImageFolder {
+  std::string root;
+  std::vector<RawImage> images;
+  SplitCoverage coverage;
+};
+
+/// Lists and reads every image under `root` (.jpg .jpeg .png .bmp; hidden files and other
+/// files ignored), checking the layout and class folders. Throws DataError.
+RawImageFolder scanImageFolder(const std::string& root);
+
+/// Decodes the images of `folder` (grey, `image_size` x `image_size`). Throws DataError.
+Dataset decodeImageFolder(const RawImageFolder& folder, int image_size);
+
+/// One data row of a challenge CSV: everything but the pixels, which stay text until decoded.
+struct CsvRow {
+  std::size_t line = 0;  ///< 1-based line number in the file (the header is line 1)
+  std::int64_t label = 0;
+  Split split = Split::Train;
+  std::size_t pixels_offset = 0;  ///< the `pixels` field within RawChallengeCsv::text
+  std::size_t pixels_length = 0;
+};
+
+/// A challenge CSV as read from disk: its full text and the parsed label and Usage of
+/// every row.
+struct RawChallengeCsv {
+  std::string path;
+  std::string text;
+  std::vector<CsvRow> rows;
+  SplitCoverage coverage;
+};
+
+/// Reads the CSV at `path` and parses its header, labels and Usage (not the pixels).
+/// Throws DataError naming path:line.
+RawChallengeCsv scanChallengeCsv(const std::string& path);
+
+/// Parses the pixels of every row of `csv`. Throws DataError naming path:line.
+Dataset decodeChallengeCsv(const RawChallengeCsv& csv, int image_size);
 
 /// OpenCV's version string (cv::getVersionString()), recorded with every run.
 std::string opencvVersion();
