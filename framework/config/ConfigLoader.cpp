@@ -83,7 +83,7 @@ label_smoothing = 0.0 # [0, 1)
 grad_clip = 0.0       # max global gradient L2 norm, >= 0; 0 = off
 seed = 0              # >= 0
 device = "auto"       # auto | cpu | cuda | cuda:N
-threads = 0           # CPU intra-op threads, >= 0; 0 = LibTorch's default
+threads = 0           # CPU intra-op threads, >= 0; 0 = every hardware thread
 
 [eval]
 batch_size = 512      # >= 1

@@ -72,7 +72,7 @@ struct TrainConfig {
   double grad_clip = 0.0;          ///< max global L2 norm of gradients; 0 = off
   std::int64_t seed = 0;
   std::string device = "auto";     ///< "auto" | "cpu" | "cuda" | "cuda:N"
-  int threads = 0;                 ///< CPU intra-op threads; 0 = LibTorch's default
+  int threads = 0;                 ///< CPU intra-op threads; 0 = every hardware thread
 };
 
 /// `[eval]`: evaluation on PublicTest (validation) and PrivateTest (test).
