@@ -68,13 +68,14 @@ class QuickGridTest : public ::testing::Test {
 };
 fs::path QuickGridTest::root_;
 
-// Two runs of one epoch on 20% of FER2013 (5,742 training images).
+// Two runs of two epochs on 20% of FER2013 (5,742 training images); measured PrivateTest
+// accuracy about 37% against a 24.5% majority class.
 constexpr const char* kGridToml = R"(subset = 0.2
 [model]
 name = "simple_cnn"
 batch_norm = true
 [train]
-epochs = 1
+epochs = 2
 seed = 1
 [grid]
 "augment.hflip" = [0.0, 0.5]
@@ -90,7 +91,7 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
   ASSERT_EQ(runs.size(), 2u);
   for (const auto& run : runs) {
     EXPECT_EQ(run.record.status, tracking::RunStatus::Finished) << run.record.error;
-    EXPECT_EQ(store.epochs(run.record.id).size(), 1u);
+    EXPECT_EQ(store.epochs(run.record.id).size(), 2u);
     EXPECT_EQ(run.record.backbone, "simple_cnn");
     EXPECT_FALSE(run.record.git_commit.empty());
     EXPECT_FALSE(run.record.torch_version.empty());
@@ -99,8 +100,8 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
     // The protocol: both splits evaluated on the selected checkpoint, with predictions.
     const auto test = store.predictions(run.record.id, "PrivateTest");
     const auto validation = store.predictions(run.record.id, "PublicTest");
-    ASSERT_GT(test.size(), 600u);
-    EXPECT_GT(validation.size(), 600u);
+    ASSERT_GT(test.size(), 700u);
+    EXPECT_GT(validation.size(), 700u);
     std::vector<std::int64_t> counts(7, 0);
     std::int64_t correct = 0;
     for (const auto& prediction : test) {
@@ -128,7 +129,7 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
   const auto second = runFerlab("run " + config + storeArgs());
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("2 skipped"), std::string::npos) << second.output;
-  EXPECT_EQ(second.output.find("epoch 1/1"), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("epoch 1/2"), std::string::npos) << second.output;
 
   // ls --json: the documented fields, the grid's param, and the finished metrics.
   const auto listed = runFerlab("ls --json --db " + (root_ / "ferlab.db").string());
@@ -161,7 +162,7 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
 }
 
 TEST_F(QuickGridTest, KilledRunResumesFromItsLastCheckpoint) {
-  const auto config = writeConfig("resume", R"(subset = 0.1
+  const auto config = writeConfig("resume", R"(subset = 0.05
 [train]
 epochs = 3
 seed = 2
@@ -175,17 +176,19 @@ seed = 2
   std::ifstream(pid_file) >> pid;
   ASSERT_GT(pid, 0);
 
-  // Kill it (no chance to clean up) once its first epoch is in the store.
-  bool epoch_recorded = false;
-  for (int attempt = 0; attempt < 600 && !epoch_recorded; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Kill it (no chance to clean up) once its first epoch is in the store and in last.pt
+  // (the trainer records an epoch first and checkpoints it right after).
+  bool epoch_checkpointed = false;
+  for (int attempt = 0; attempt < 1200 && !epoch_checkpointed; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!fs::exists(db)) continue;
     const tracking::SqliteStore store(db);
     const auto runs = store.listRuns("resume");
-    epoch_recorded = !runs.empty() && !store.epochs(runs[0].record.id).empty();
+    epoch_checkpointed = !runs.empty() && !store.epochs(runs[0].record.id).empty() &&
+                         fs::exists(root_ / "results" / "runs" / runs[0].record.id / "last.pt");
   }
   ::kill(pid, SIGKILL);
-  ASSERT_TRUE(epoch_recorded) << "the first epoch was never recorded";
+  ASSERT_TRUE(epoch_checkpointed) << "the first epoch was never checkpointed";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
   {
