@@ -10,7 +10,8 @@
 namespace ferlab::cli {
 namespace {
 
-constexpr const char* kUsage = R"(ferlab: train, track and compare facial-expression-recognition experiments
+constexpr const char* kUsage =
+    R"(ferlab: train, track and compare facial-expression-recognition experiments
 
 usage: ferlab <command> [options]
 

@@ -8,12 +8,13 @@
 namespace ferlab::cli {
 
 bool parseCommandLine(const std::vector<std::string>& args, const po::options_description& options,
-                      const po::positional_options_description& positional, const std::string& usage,
-                      po::variables_map& values) {
+                      const po::positional_options_description& positional,
+                      const std::string& usage, po::variables_map& values) {
   po::options_description with_help(options);
   with_help.add_options()("help,h", "show this help");
   try {
-    po::store(po::command_line_parser(args).options(with_help).positional(positional).run(), values);
+    po::store(po::command_line_parser(args).options(with_help).positional(positional).run(),
+              values);
     if (values.count("help")) {
       std::cout << usage << "\n\n" << with_help << "\n";
       return false;

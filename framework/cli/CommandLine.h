@@ -15,8 +15,8 @@ namespace po = boost::program_options;
 /// (after printing `usage` and the options to stdout). Throws UsageError naming the bad
 /// argument.
 bool parseCommandLine(const std::vector<std::string>& args, const po::options_description& options,
-                      const po::positional_options_description& positional, const std::string& usage,
-                      po::variables_map& values);
+                      const po::positional_options_description& positional,
+                      const std::string& usage, po::variables_map& values);
 
 /// The default store path: $FERLAB_DB, else results/ferlab.db.
 std::string defaultDbPath();

@@ -17,7 +17,9 @@ namespace {
 using nlohmann::json;
 
 // JSON null for the store's "unknown" (-1) values, so scripts need no sentinel.
-json valueOrNull(double value) { return value < 0 ? json(nullptr) : json(value); }
+json valueOrNull(double value) {
+  return value < 0 ? json(nullptr) : json(value);
+}
 
 json runToJson(const tracking::RunRow& row) {
   const auto& record = row.record;
@@ -62,12 +64,13 @@ std::string renderTable(const std::vector<tracking::RunRow>& rows) {
   }
   std::vector<std::string> header = {"ID", "NAME", "STATUS", "BACKBONE"};
   header.insert(header.end(), grid_keys.begin(), grid_keys.end());
-  for (const char* column : {"VAL_ACC", "TEST_ACC", "TEST_F1", "IMG/S", "DURATION"}) header.emplace_back(column);
+  for (const char* column : {"VAL_ACC", "TEST_ACC", "TEST_F1", "IMG/S", "DURATION"})
+    header.emplace_back(column);
   TextTable table(header);
   for (const auto& row : rows) {
     const auto& summary = row.summary;
-    std::vector<std::string> cells = {row.record.id, row.record.name, tracking::statusName(row.record.status),
-                                      row.record.backbone};
+    std::vector<std::string> cells = {row.record.id, row.record.name,
+                                      tracking::statusName(row.record.status), row.record.backbone};
     for (const auto& key : grid_keys) cells.push_back(gridValue(row.record, key));
     cells.push_back(percentOrDash(summary.best_val_accuracy));
     cells.push_back(percentOrDash(summary.test_accuracy));
@@ -84,12 +87,16 @@ std::string renderTable(const std::vector<tracking::RunRow>& rows) {
 int listCommand(const std::vector<std::string>& args) {
   po::options_description options("options");
   std::string db_path, experiment;
+  // One option per line reads like the --help it produces.
+  // clang-format off
   options.add_options()
       ("db", po::value(&db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("experiment,e", po::value(&experiment), "only runs of this experiment")
       ("json", "print a JSON array (one object per run) for scripts");
+  // clang-format on
   po::variables_map values;
-  if (!parseCommandLine(args, options, {}, "usage: ferlab ls [--experiment NAME] [--json] [--db PATH]", values)) {
+  if (!parseCommandLine(args, options, {},
+                        "usage: ferlab ls [--experiment NAME] [--json] [--db PATH]", values)) {
     return 0;
   }
   const tracking::SqliteStore store(db_path);

@@ -15,6 +15,8 @@ int runCommand(const std::vector<std::string>& args) {
   po::options_description options("options");
   std::string config_path, db_path, device, results_dir;
   std::vector<std::string> overrides;
+  // One option per line reads like the --help it produces.
+  // clang-format off
   options.add_options()
       ("config", po::value(&config_path)->required(), "experiment TOML file")
       ("set", po::value(&overrides)->composing(), "override a config key: --set train.lr=0.001 (repeatable)")
@@ -23,6 +25,7 @@ int runCommand(const std::vector<std::string>& args) {
       ("results", po::value(&results_dir)->default_value("results"), "folder for runs/<id>/ checkpoints")
       ("dry-run", "print the resolved runs and exit without training")
       ("print-defaults", "print the default config (every key) and exit");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("config", 1);
   po::variables_map values;
@@ -38,11 +41,13 @@ int runCommand(const std::vector<std::string>& args) {
   const auto experiment = config::loadExperiment(config_path, overrides);
   if (values.count("dry-run")) {
     for (const auto& run : experiment.runs) {
-      fmt::print("{} {} {}\n", train::runId(experiment.name, run.config_hash), run.name, run.resolved_json);
+      fmt::print("{} {} {}\n", train::runId(experiment.name, run.config_hash), run.name,
+                 run.resolved_json);
     }
     return 0;
   }
-  log::info("experiment {}: {} run(s) from {}", experiment.name, experiment.runs.size(), config_path);
+  log::info("experiment {}: {} run(s) from {}", experiment.name, experiment.runs.size(),
+            config_path);
   train::ExperimentOptions run_options;
   run_options.db_path = db_path;
   run_options.results_dir = results_dir;

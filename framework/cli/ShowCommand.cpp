@@ -16,10 +16,11 @@ namespace {
 using nlohmann::json;
 
 std::string epochsTable(const std::vector<tracking::EpochRecord>& epochs, int best_epoch) {
-  TextTable table({"EPOCH", "PHASE", "LR", "TRAIN_LOSS", "TRAIN_ACC", "VAL_LOSS", "VAL_ACC", "VAL_F1", "IMG/S", "SEC"});
+  TextTable table({"EPOCH", "PHASE", "LR", "TRAIN_LOSS", "TRAIN_ACC", "VAL_LOSS", "VAL_ACC",
+                   "VAL_F1", "IMG/S", "SEC"});
   for (const auto& epoch : epochs) {
-    table.addRow({fmt::format("{}{}", epoch.epoch, epoch.epoch == best_epoch ? "*" : ""), epoch.phase,
-                  fmt::format("{:.3g}", epoch.lr), numberOrDash(epoch.train_loss, 4),
+    table.addRow({fmt::format("{}{}", epoch.epoch, epoch.epoch == best_epoch ? "*" : ""),
+                  epoch.phase, fmt::format("{:.3g}", epoch.lr), numberOrDash(epoch.train_loss, 4),
                   percentOrDash(epoch.train_accuracy), numberOrDash(epoch.val_loss, 4),
                   percentOrDash(epoch.val_accuracy), numberOrDash(epoch.val_macro_f1, 3),
                   numberOrDash(epoch.images_per_sec, 0), numberOrDash(epoch.seconds, 1)});
@@ -30,8 +31,8 @@ std::string epochsTable(const std::vector<tracking::EpochRecord>& epochs, int be
 std::string classTable(const tracking::SplitMetrics& split) {
   TextTable table({"CLASS", "PRECISION", "RECALL", "F1", "SUPPORT"});
   for (const auto& c : split.classes) {
-    table.addRow({c.name, numberOrDash(c.precision, 3), numberOrDash(c.recall, 3), numberOrDash(c.f1, 3),
-                  std::to_string(c.support)});
+    table.addRow({c.name, numberOrDash(c.precision, 3), numberOrDash(c.recall, 3),
+                  numberOrDash(c.f1, 3), std::to_string(c.support)});
   }
   return table.render();
 }
@@ -44,7 +45,8 @@ std::string confusionTable(const tracking::SplitMetrics& split) {
   const auto k = split.classes.size();
   for (std::size_t row = 0; row < k; ++row) {
     std::vector<std::string> cells = {split.classes[row].name};
-    for (std::size_t column = 0; column < k; ++column) cells.push_back(std::to_string(split.confusion[row * k + column]));
+    for (std::size_t column = 0; column < k; ++column)
+      cells.push_back(std::to_string(split.confusion[row * k + column]));
     table.addRow(cells);
   }
   return table.render();
@@ -53,10 +55,14 @@ std::string confusionTable(const tracking::SplitMetrics& split) {
 json splitToJson(const tracking::SplitMetrics& split) {
   json classes = json::array();
   for (const auto& c : split.classes) {
-    classes.push_back({{"name", c.name}, {"precision", c.precision}, {"recall", c.recall}, {"f1", c.f1}, {"support", c.support}});
+    classes.push_back({{"name", c.name},
+                       {"precision", c.precision},
+                       {"recall", c.recall},
+                       {"f1", c.f1},
+                       {"support", c.support}});
   }
-  return {{"split", split.split}, {"loss", split.loss}, {"accuracy", split.accuracy}, {"macro_f1", split.macro_f1},
-          {"classes", classes}, {"confusion", split.confusion}};
+  return {{"split", split.split},       {"loss", split.loss}, {"accuracy", split.accuracy},
+          {"macro_f1", split.macro_f1}, {"classes", classes}, {"confusion", split.confusion}};
 }
 
 void printJson(const tracking::RunRow& row, const std::vector<tracking::EpochRecord>& epochs,
@@ -64,19 +70,35 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::EpochRec
   const auto& record = row.record;
   json epochs_json = json::array(), splits_json = json::array();
   for (const auto& e : epochs) {
-    epochs_json.push_back({{"epoch", e.epoch}, {"phase", e.phase}, {"lr", e.lr}, {"train_loss", e.train_loss},
-                           {"train_accuracy", e.train_accuracy}, {"val_loss", e.val_loss},
-                           {"val_accuracy", e.val_accuracy}, {"val_macro_f1", e.val_macro_f1},
-                           {"images_per_sec", e.images_per_sec}, {"seconds", e.seconds}});
+    epochs_json.push_back({{"epoch", e.epoch},
+                           {"phase", e.phase},
+                           {"lr", e.lr},
+                           {"train_loss", e.train_loss},
+                           {"train_accuracy", e.train_accuracy},
+                           {"val_loss", e.val_loss},
+                           {"val_accuracy", e.val_accuracy},
+                           {"val_macro_f1", e.val_macro_f1},
+                           {"images_per_sec", e.images_per_sec},
+                           {"seconds", e.seconds}});
   }
   for (const auto& split : splits) splits_json.push_back(splitToJson(split));
-  const json out = {{"id", record.id}, {"name", record.name}, {"experiment", record.experiment},
-                    {"status", tracking::statusName(record.status)}, {"config", json::parse(record.config_json)},
-                    {"config_hash", record.config_hash}, {"git_commit", record.git_commit},
-                    {"torch_version", record.torch_version}, {"opencv_version", record.opencv_version},
-                    {"device", record.device}, {"dataset_key", record.dataset_key},
-                    {"started_at", record.started_at}, {"ended_at", record.ended_at}, {"error", record.error},
-                    {"best_epoch", row.summary.best_epoch}, {"epochs", epochs_json}, {"splits", splits_json}};
+  const json out = {{"id", record.id},
+                    {"name", record.name},
+                    {"experiment", record.experiment},
+                    {"status", tracking::statusName(record.status)},
+                    {"config", json::parse(record.config_json)},
+                    {"config_hash", record.config_hash},
+                    {"git_commit", record.git_commit},
+                    {"torch_version", record.torch_version},
+                    {"opencv_version", record.opencv_version},
+                    {"device", record.device},
+                    {"dataset_key", record.dataset_key},
+                    {"started_at", record.started_at},
+                    {"ended_at", record.ended_at},
+                    {"error", record.error},
+                    {"best_epoch", row.summary.best_epoch},
+                    {"epochs", epochs_json},
+                    {"splits", splits_json}};
   std::cout << out.dump(2) << "\n";
 }
 
@@ -85,26 +107,30 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::EpochRec
   const auto& record = row.record;
   const auto& summary = row.summary;
   fmt::print("run {}  {}  [{}]\n", record.id, record.name, tracking::statusName(record.status));
-  fmt::print("experiment {}  backbone {}  seed {}  device {}\n", record.experiment, record.backbone, record.seed,
-             record.device.empty() ? "-" : record.device);
-  fmt::print("started {}  ended {}  duration {}\n", record.started_at.empty() ? "-" : record.started_at,
+  fmt::print("experiment {}  backbone {}  seed {}  device {}\n", record.experiment, record.backbone,
+             record.seed, record.device.empty() ? "-" : record.device);
+  fmt::print("started {}  ended {}  duration {}\n",
+             record.started_at.empty() ? "-" : record.started_at,
              record.ended_at.empty() ? "-" : record.ended_at,
              summary.duration_s < 0 ? "-" : core::formatDuration(summary.duration_s));
-  fmt::print("git {}  ferlab {}  libtorch {}  opencv {}\n", record.git_commit, record.ferlab_version,
-             record.torch_version, record.opencv_version);
+  fmt::print("git {}  ferlab {}  libtorch {}  opencv {}\n", record.git_commit,
+             record.ferlab_version, record.torch_version, record.opencv_version);
   fmt::print("config hash {}  dataset {}\n", record.config_hash, record.dataset_key);
   if (!record.error.empty()) fmt::print("error: {}\n", record.error);
-  fmt::print("\nselection: best epoch {} by validation (PublicTest); PrivateTest evaluated once on it\n",
-             summary.best_epoch);
+  fmt::print(
+      "\nselection: best epoch {} by validation (PublicTest); PrivateTest evaluated once on it\n",
+      summary.best_epoch);
   fmt::print("PublicTest acc {}  PrivateTest acc {}  PrivateTest macro-F1 {}  train {} img/s\n",
              percentOrDash(summary.best_val_accuracy), percentOrDash(summary.test_accuracy),
              numberOrDash(summary.test_macro_f1, 3), numberOrDash(summary.images_per_sec, 0));
   fmt::print("\nresolved config:\n{}\n", json::parse(record.config_json).dump(2));
-  if (!epochs.empty()) fmt::print("\nepochs (* = selected):\n{}", epochsTable(epochs, summary.best_epoch));
+  if (!epochs.empty())
+    fmt::print("\nepochs (* = selected):\n{}", epochsTable(epochs, summary.best_epoch));
   for (const auto& split : splits) {
-    fmt::print("\n{}: accuracy {}  macro-F1 {:.3f}  loss {:.4f}\n{}", split.split, percentOrDash(split.accuracy),
-               split.macro_f1, split.loss, classTable(split));
-    fmt::print("\n{} confusion matrix (rows = true, columns = predicted):\n{}", split.split, confusionTable(split));
+    fmt::print("\n{}: accuracy {}  macro-F1 {:.3f}  loss {:.4f}\n{}", split.split,
+               percentOrDash(split.accuracy), split.macro_f1, split.loss, classTable(split));
+    fmt::print("\n{} confusion matrix (rows = true, columns = predicted):\n{}", split.split,
+               confusionTable(split));
   }
 }
 
@@ -113,14 +139,19 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::EpochRec
 int showCommand(const std::vector<std::string>& args) {
   po::options_description options("options");
   std::string db_path, run_id;
+  // One option per line reads like the --help it produces.
+  // clang-format off
   options.add_options()
       ("run", po::value(&run_id)->required(), "run id (or a unique prefix)")
       ("db", po::value(&db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("json", "print JSON instead of text");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("run", 1);
   po::variables_map values;
-  if (!parseCommandLine(args, options, positional, "usage: ferlab show RUN [--json] [--db PATH]", values)) return 0;
+  if (!parseCommandLine(args, options, positional, "usage: ferlab show RUN [--json] [--db PATH]",
+                        values))
+    return 0;
   const tracking::SqliteStore store(db_path);
   const auto row = store.getRun(run_id);
   const auto epochs = store.epochs(row.record.id);

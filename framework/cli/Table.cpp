@@ -9,7 +9,8 @@ namespace ferlab::cli {
 std::string TextTable::render() const {
   std::vector<std::size_t> widths(header_.size(), 0);
   const auto widen = [&](const std::vector<std::string>& row) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
   };
   widen(header_);
   for (const auto& row : rows_) widen(row);

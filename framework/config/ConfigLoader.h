@@ -47,7 +47,7 @@ struct ResolvedRun {
 /// A parsed experiment: its name, where it came from and its runs in grid order.
 struct Experiment {
   std::string name;
-  std::string source;  ///< file path, or the name given to parseExperiment
+  std::string source;                  ///< file path, or the name given to parseExperiment
   std::vector<std::string> grid_keys;  ///< dotted keys the grid varies, in order
   std::vector<ResolvedRun> runs;
 };

@@ -12,15 +12,15 @@ namespace ferlab::config {
 
 /// `[data]`: where the images come from and how they are preprocessed and split.
 struct DataConfig {
-  std::string path = "data/fer2013";   ///< folder (image-folder layout) or .csv file
-  std::string format = "auto";         ///< "auto" | "folder" | "csv"
+  std::string path = "data/fer2013";        ///< folder (image-folder layout) or .csv file
+  std::string format = "auto";              ///< "auto" | "folder" | "csv"
   std::string cache_dir = "results/cache";  ///< decoded-dataset cache folder
-  int image_size = 48;                 ///< pixels; images of another size are an error
+  int image_size = 48;                      ///< pixels; images of another size are an error
   /// Stratified, seeded subset for quick trials, applied to every split: a value in (0, 1]
   /// is a fraction; an integer above 1 is the number of training images (validation and
   /// test keep the same fraction of theirs). 1.0 = everything.
   double subset = 1.0;
-  bool subset_is_count = false;        ///< set by the loader when `subset` was an integer > 1
+  bool subset_is_count = false;  ///< set by the loader when `subset` was an integer > 1
   /// Used only where the layout carries no official split (no Training_/PublicTest_/
   /// PrivateTest_ prefixes, no Usage column): fractions carved from the data, seeded and
   /// stratified by class.
@@ -41,8 +41,8 @@ struct ModelConfig {
 
 /// `[augment]`: training-only augmentation, run as batched tensor ops on the device.
 struct AugmentConfig {
-  double hflip = 0.0;     ///< probability of a horizontal flip per image, [0, 1]
-  int crop_padding = 0;   ///< random crop after zero-padding by this many pixels; 0 = off
+  double hflip = 0.0;    ///< probability of a horizontal flip per image, [0, 1]
+  int crop_padding = 0;  ///< random crop after zero-padding by this many pixels; 0 = off
 };
 
 /// `[balance]`: handling of FER2013's class imbalance (training split only).
@@ -58,21 +58,21 @@ struct TrainConfig {
   int batch_size = 64;
   std::string optimizer = "adam";  ///< "sgd" | "adam" | "adamw"
   double lr = 1e-3;
-  double momentum = 0.9;           ///< SGD only
-  bool nesterov = false;           ///< SGD only
+  double momentum = 0.9;  ///< SGD only
+  bool nesterov = false;  ///< SGD only
   double weight_decay = 0.0;
-  std::string schedule = "none";   ///< "none" | "step" | "cosine" | "plateau"
-  int step_size = 10;              ///< epochs between decays ("step")
-  double gamma = 0.1;              ///< decay factor ("step") / reduction factor ("plateau")
-  int plateau_patience = 5;        ///< epochs without improvement before a reduction
-  double min_lr = 0.0;             ///< floor for "cosine" and "plateau"
+  std::string schedule = "none";         ///< "none" | "step" | "cosine" | "plateau"
+  int step_size = 10;                    ///< epochs between decays ("step")
+  double gamma = 0.1;                    ///< decay factor ("step") / reduction factor ("plateau")
+  int plateau_patience = 5;              ///< epochs without improvement before a reduction
+  double min_lr = 0.0;                   ///< floor for "cosine" and "plateau"
   std::string monitor = "val_accuracy";  ///< "val_accuracy" | "val_macro_f1" | "val_loss"
-  int early_stopping = 0;          ///< patience in epochs; 0 = off
-  double label_smoothing = 0.0;    ///< [0, 1)
-  double grad_clip = 0.0;          ///< max global L2 norm of gradients; 0 = off
+  int early_stopping = 0;                ///< patience in epochs; 0 = off
+  double label_smoothing = 0.0;          ///< [0, 1)
+  double grad_clip = 0.0;                ///< max global L2 norm of gradients; 0 = off
   std::int64_t seed = 0;
-  std::string device = "auto";     ///< "auto" | "cpu" | "cuda" | "cuda:N"
-  int threads = 0;                 ///< CPU intra-op threads; 0 = every hardware thread
+  std::string device = "auto";  ///< "auto" | "cpu" | "cuda" | "cuda:N"
+  int threads = 0;              ///< CPU intra-op threads; 0 = every hardware thread
 };
 
 /// `[eval]`: evaluation on PublicTest (validation) and PrivateTest (test).

@@ -22,8 +22,12 @@ Hasher& Hasher::update(std::uint64_t value) {
   return update(bytes, sizeof bytes);
 }
 
-std::string Hasher::hex() const { return fmt::format("{:016x}", state_); }
+std::string Hasher::hex() const {
+  return fmt::format("{:016x}", state_);
+}
 
-std::string hashHex(std::string_view text) { return Hasher().update(text).hex(); }
+std::string hashHex(std::string_view text) {
+  return Hasher().update(text).hex();
+}
 
 }  // namespace ferlab::core

@@ -27,18 +27,27 @@ Level& mutableThreshold() {
 
 const char* levelName(Level level) {
   switch (level) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
-    default: return "";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
+    default:
+      return "";
   }
 }
 
 }  // namespace
 
-Level threshold() { return mutableThreshold(); }
-void setThreshold(Level level) { mutableThreshold() = level; }
+Level threshold() {
+  return mutableThreshold();
+}
+void setThreshold(Level level) {
+  mutableThreshold() = level;
+}
 
 void write(Level level, std::string_view message) {
   core::ProgressLine::clearActive();

@@ -20,19 +20,23 @@ void write(Level level, std::string_view message);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {
-  if (threshold() <= Level::Debug) write(Level::Debug, fmt::format(format, std::forward<Args>(args)...));
+  if (threshold() <= Level::Debug)
+    write(Level::Debug, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void info(fmt::format_string<Args...> format, Args&&... args) {
-  if (threshold() <= Level::Info) write(Level::Info, fmt::format(format, std::forward<Args>(args)...));
+  if (threshold() <= Level::Info)
+    write(Level::Info, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (threshold() <= Level::Warn) write(Level::Warn, fmt::format(format, std::forward<Args>(args)...));
+  if (threshold() <= Level::Warn)
+    write(Level::Warn, fmt::format(format, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void error(fmt::format_string<Args...> format, Args&&... args) {
-  if (threshold() <= Level::Error) write(Level::Error, fmt::format(format, std::forward<Args>(args)...));
+  if (threshold() <= Level::Error)
+    write(Level::Error, fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace ferlab::log

@@ -21,7 +21,9 @@ double monotonicSeconds() {
 
 ProgressLine::ProgressLine() : interactive_(isatty(fileno(stderr)) != 0) {}
 
-ProgressLine::~ProgressLine() { clearActive(); }
+ProgressLine::~ProgressLine() {
+  clearActive();
+}
 
 void ProgressLine::update(const std::string& text) {
   if (!interactive_) return;

@@ -28,13 +28,16 @@ std::string gitCommit() {
     const std::string git = fmt::format("git -C '{}' ", FERLAB_SOURCE_DIR);
     std::string head = runCommand(git + "rev-parse HEAD 2>/dev/null");
     if (head.empty()) return std::string("unknown");
-    const std::string changes = runCommand(git + "status --porcelain --untracked-files=no 2>/dev/null");
+    const std::string changes =
+        runCommand(git + "status --porcelain --untracked-files=no 2>/dev/null");
     return changes.empty() ? head : head + "-dirty";
   }();
   return commit;
 }
 
-std::string ferlabVersion() { return FERLAB_VERSION; }
+std::string ferlabVersion() {
+  return FERLAB_VERSION;
+}
 
 std::string utcNowIso8601() {
   const std::time_t now = std::time(nullptr);

@@ -21,11 +21,11 @@ const char* splitName(Split split);
 const std::vector<std::string>& fer2013ClassNames();
 
 struct Dataset {
-  int image_size = 48;                  ///< pixels per side
-  std::vector<std::string> class_names; ///< index = label
-  std::vector<std::uint8_t> pixels;     ///< N x 1 x S x S, row-major, 0..255 grey
-  std::vector<std::int64_t> labels;     ///< N, in [0, class_names.size())
-  std::vector<Split> splits;            ///< N
+  int image_size = 48;                   ///< pixels per side
+  std::vector<std::string> class_names;  ///< index = label
+  std::vector<std::uint8_t> pixels;      ///< N x 1 x S x S, row-major, 0..255 grey
+  std::vector<std::int64_t> labels;      ///< N, in [0, class_names.size())
+  std::vector<Split> splits;             ///< N
   /// N stable identifiers for per-sample records: the path relative to the dataset root
   /// ("test/happy/PublicTest_123.jpg") or "fer2013.csv:17" (1-based CSV line).
   std::vector<std::string> sample_ids;

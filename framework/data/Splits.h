@@ -20,8 +20,8 @@ void carveMissingSplits(Dataset& dataset, const SplitCoverage& coverage, double 
 /// A stratified, seeded selection of `fraction` (0, 1] of `indices` by `labels`, returned
 /// in ascending order. fraction = 1 returns `indices` unchanged.
 std::vector<std::size_t> stratifiedSample(const std::vector<std::size_t>& indices,
-                                          const std::vector<std::int64_t>& labels,
-                                          double fraction, std::int64_t seed);
+                                          const std::vector<std::int64_t>& labels, double fraction,
+                                          std::int64_t seed);
 
 /// `data.subset`: keeps a stratified, seeded part of every split. `subset` in (0, 1] is a
 /// fraction; with `is_count` it is the number of training images and every split keeps

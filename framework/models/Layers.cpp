@@ -39,8 +39,8 @@ std::int64_t flattenedSize(nn::Sequential& layers, int channels, int size, const
     if (features.numel() == 0) throw std::runtime_error("empty feature map");
     return features.numel();
   } catch (const std::exception&) {
-    throw ConfigError(fmt::format(
-        "model '{}' cannot take {}x{} inputs (data.image_size too small)", model_name, size, size));
+    throw ConfigError(fmt::format("model '{}' cannot take {}x{} inputs (data.image_size too small)",
+                                  model_name, size, size));
   }
 }
 

@@ -355,7 +355,7 @@ Json learningCurveSpec(const std::string& title, const CurveField& value) {
           {"mark", {{"type", "line"}, {"point", true}}},
           {"params", Json::array({run_selection})},
           {"encoding",
-           {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"axis", {{"tickMinStep", 1}}}}},
+           {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
             {"y",
              {{"field", value.field},
               {"type", "quantitative"},

@@ -16,8 +16,8 @@ namespace ferlab::report {
 
 struct ReportOptions {
   std::string title = "FERLab report";
-  std::string experiment;             ///< only runs of this experiment (empty: all)
-  std::vector<std::string> run_ids;   ///< only these runs, ids or unique prefixes (empty: all)
+  std::string experiment;            ///< only runs of this experiment (empty: all)
+  std::vector<std::string> run_ids;  ///< only these runs, ids or unique prefixes (empty: all)
   /// A node_modules folder holding vega/build/vega.min.js, vega-lite/build/vega-lite.min.js
   /// and vega-embed/build/vega-embed.min.js; empty = defaultAssetsDir().
   std::string assets_dir;

@@ -25,7 +25,7 @@ namespace ferlab::tracking {
 /// Lifecycle: queued (known, not started) -> running -> finished | failed. A run found
 /// `running` by a new invocation was interrupted; it is resumed from its last checkpoint.
 enum class RunStatus { Queued, Running, Finished, Failed };
-const char* statusName(RunStatus status);      ///< "queued" | "running" | ...
+const char* statusName(RunStatus status);        ///< "queued" | "running" | ...
 RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
 
 /// Identity and provenance of one run (one grid cell).
@@ -38,7 +38,7 @@ struct RunRecord {
   std::string config_json;  ///< fully resolved config (ConfigLoader's resolved_json)
   std::string config_hash;
   std::int64_t seed = 0;
-  std::string backbone;     ///< model.name
+  std::string backbone;  ///< model.name
   /// Flattened resolved config ("train.lr", "0.001"), and the subset the grid varies.
   std::vector<std::pair<std::string, std::string>> params;
   std::vector<std::pair<std::string, std::string>> grid_values;

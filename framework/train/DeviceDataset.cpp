@@ -13,16 +13,15 @@ DeviceDataset::DeviceDataset(const data::Dataset& dataset, torch::Device device)
   // from_blob views the vectors' memory; clone() / to() copy before they can go away.
   auto pixels = torch::from_blob(const_cast<std::uint8_t*>(dataset.pixels.data()),
                                  {n, 1, side, side}, torch::kUInt8);
-  auto labels = torch::from_blob(const_cast<std::int64_t*>(dataset.labels.data()), {n},
-                                 torch::kInt64);
+  auto labels =
+      torch::from_blob(const_cast<std::int64_t*>(dataset.labels.data()), {n}, torch::kInt64);
   images_ = pixels.to(device, /*non_blocking=*/false, /*copy=*/true);
   labels_ = labels.to(device, false, true);
 
   for (const auto split : {data::Split::Train, data::Split::Val, data::Split::Test}) {
     const auto positions = dataset.indicesOf(split);
     std::vector<std::int64_t> as_int64(positions.begin(), positions.end());
-    split_indices_[static_cast<int>(split)] =
-        torch::tensor(as_int64, torch::kInt64).to(device);
+    split_indices_[static_cast<int>(split)] = torch::tensor(as_int64, torch::kInt64).to(device);
   }
   train_class_counts_ = dataset.classCounts(data::Split::Train);
 

@@ -30,7 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-tracking::RunRecord recordFor(const config::Experiment& experiment, const config::ResolvedRun& run) {
+tracking::RunRecord recordFor(const config::Experiment& experiment,
+                              const config::ResolvedRun& run) {
   tracking::RunRecord record;
   record.id = runId(experiment.name, run.config_hash);
   record.experiment = experiment.name;
@@ -50,10 +51,10 @@ tracking::RunRecord recordFor(const config::Experiment& experiment, const config
 class DatasetMemo {
  public:
   const data::Dataset& get(const config::DataConfig& config) {
-    const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format,
-                                        config.cache_dir, config.image_size, config.subset,
-                                        config.subset_is_count, config.val_fraction,
-                                        config.test_fraction, config.split_seed);
+    const std::string key =
+        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format, config.cache_dir,
+                    config.image_size, config.subset, config.subset_is_count, config.val_fraction,
+                    config.test_fraction, config.split_seed);
     auto found = datasets_.find(key);
     if (found == datasets_.end()) found = datasets_.emplace(key, data::loadDataset(config)).first;
     return found->second;
@@ -89,8 +90,9 @@ std::vector<tracking::Prediction> predictionsFrom(const SplitEvaluation& evaluat
     prediction.sample_id = dataset.sample_ids[static_cast<std::size_t>(prediction.sample_index)];
     prediction.label = evaluation.labels[i];
     prediction.predicted = evaluation.predicted[i];
-    prediction.probabilities.assign(evaluation.probabilities.begin() + static_cast<long>(i * k),
-                                    evaluation.probabilities.begin() + static_cast<long>((i + 1) * k));
+    prediction.probabilities.assign(
+        evaluation.probabilities.begin() + static_cast<long>(i * k),
+        evaluation.probabilities.begin() + static_cast<long>((i + 1) * k));
   }
   return predictions;
 }
@@ -101,16 +103,17 @@ void writeResolvedConfig(const fs::path& run_dir, const config::ResolvedRun& run
 }
 
 // Trains and records one run; returns normally when it finished.
-void trainRun(const config::ResolvedRun& run,
-              tracking::RunRecord record, tracking::SqliteStore& store, DatasetMemo& datasets,
+void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
+              tracking::SqliteStore& store, DatasetMemo& datasets,
               const ExperimentOptions& options) {
   const auto& config = run.config;
   const auto started = std::chrono::steady_clock::now();
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
   const auto device = resolveDevice(options.device.empty() ? config.train.device : options.device);
   // LibTorch's own default can be a single thread on small VMs; use every core unless told.
-  const auto threads = config.train.threads > 0 ? config.train.threads
-                                                : static_cast<int>(std::thread::hardware_concurrency());
+  const auto threads = config.train.threads > 0
+                           ? config.train.threads
+                           : static_cast<int>(std::thread::hardware_concurrency());
   if (device.is_cpu() && threads > 0) at::set_num_threads(threads);
 
   const auto& dataset = datasets.get(config.data);
@@ -129,7 +132,9 @@ void trainRun(const config::ResolvedRun& run,
   writeResolvedConfig(run_dir, run);
   Trainer trainer(config, model, device_data, run_dir.string());
   const int completed = trainer.resume();
-  if (completed > 0) log::info("resuming {} after epoch {} from {}", record.id, completed, trainer.lastCheckpointPath());
+  if (completed > 0)
+    log::info("resuming {} after epoch {} from {}", record.id, completed,
+              trainer.lastCheckpointPath());
   store.truncateRun(record.id, completed);
 
   record.git_commit = core::gitCommit();
@@ -152,14 +157,18 @@ void trainRun(const config::ResolvedRun& run,
   auto summary = trainer.summary();
   summary.test_accuracy = test.metrics.accuracy;
   summary.test_macro_f1 = test.metrics.macro_f1;
-  summary.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.duration_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   store.finishRun(record.id, summary,
-                  {splitMetricsFrom(validation, dataset.class_names), splitMetricsFrom(test, dataset.class_names)},
+                  {splitMetricsFrom(validation, dataset.class_names),
+                   splitMetricsFrom(test, dataset.class_names)},
                   {{data::splitName(data::Split::Val), predictionsFrom(validation, dataset)},
                    {data::splitName(data::Split::Test), predictionsFrom(test, dataset)}});
-  log::info("run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | {:.0f} s",
-            record.id, summary.best_epoch, 100 * summary.best_val_accuracy, 100 * summary.test_accuracy,
-            summary.test_macro_f1, summary.duration_s);
+  log::info(
+      "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | "
+      "{:.0f} s",
+      record.id, summary.best_epoch, 100 * summary.best_val_accuracy, 100 * summary.test_accuracy,
+      summary.test_macro_f1, summary.duration_s);
 }
 
 // LibTorch's CPU allocator frees every activation buffer at the end of a step. glibc hands
@@ -179,13 +188,15 @@ std::string runId(const std::string& experiment, const std::string& config_hash)
   return core::hashHex(experiment + "/" + config_hash).substr(0, 12);
 }
 
-ExperimentOutcome runExperiment(const config::Experiment& experiment, const ExperimentOptions& options) {
+ExperimentOutcome runExperiment(const config::Experiment& experiment,
+                                const ExperimentOptions& options) {
   keepFreedTensorMemoryInTheHeap();
   tracking::SqliteStore store(options.db_path);
   store.ensureExperiment(experiment.name, experiment.source, experiment.grid_keys);
   // Register the whole grid first, so `ferlab ls` shows what is still queued.
   std::vector<tracking::RunRecord> records;
-  for (const auto& run : experiment.runs) records.push_back(store.ensureRun(recordFor(experiment, run)));
+  for (const auto& run : experiment.runs)
+    records.push_back(store.ensureRun(recordFor(experiment, run)));
 
   ExperimentOutcome outcome;
   DatasetMemo datasets;

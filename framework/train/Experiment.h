@@ -29,7 +29,8 @@ struct ExperimentOutcome {
 
 /// Runs every cell of `experiment`. A run that throws is recorded as failed with its message
 /// and the grid continues; store errors abort. Throws StoreError / DataError.
-ExperimentOutcome runExperiment(const config::Experiment& experiment, const ExperimentOptions& options);
+ExperimentOutcome runExperiment(const config::Experiment& experiment,
+                                const ExperimentOptions& options);
 
 /// 12 hex digits: hashHex(experiment + "/" + config_hash), the run's id and folder name.
 std::string runId(const std::string& experiment, const std::string& config_hash);

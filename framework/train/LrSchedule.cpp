@@ -5,7 +5,9 @@
 
 namespace ferlab::train {
 
-bool monitorMaximises(const std::string& monitor) { return monitor != "val_loss"; }
+bool monitorMaximises(const std::string& monitor) {
+  return monitor != "val_loss";
+}
 
 LrSchedule::LrSchedule(const config::TrainConfig& config)
     : config_(config), maximise_(monitorMaximises(config.monitor)) {
@@ -30,9 +32,8 @@ void LrSchedule::observe(double value) {
   // PyTorch's default threshold_mode="rel", threshold=1e-4.
   constexpr double kThreshold = 1e-4;
   const double best = state_.plateau_best;
-  const bool improved = !state_.plateau_has_best ||
-                        (maximise_ ? value > best * (1.0 + kThreshold)
-                                   : value < best * (1.0 - kThreshold));
+  const bool improved = !state_.plateau_has_best || (maximise_ ? value > best * (1.0 + kThreshold)
+                                                               : value < best * (1.0 - kThreshold));
   if (improved) {
     state_.plateau_best = value;
     state_.plateau_has_best = true;

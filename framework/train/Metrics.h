@@ -14,8 +14,8 @@ namespace ferlab::train {
 struct ClassificationMetrics {
   int num_classes = 0;
   std::int64_t count = 0;
-  double accuracy = 0.0;  ///< fraction in [0, 1]
-  double macro_f1 = 0.0;  ///< fraction in [0, 1]
+  double accuracy = 0.0;                      ///< fraction in [0, 1]
+  double macro_f1 = 0.0;                      ///< fraction in [0, 1]
   std::vector<double> precision, recall, f1;  ///< per class
   std::vector<std::int64_t> support;          ///< true samples per class
   /// Row-major num_classes x num_classes; row = true class, column = predicted class.

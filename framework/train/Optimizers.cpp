@@ -27,8 +27,8 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const config::TrainConfig
     return std::make_unique<AdamW>(std::move(parameters),
                                    AdamWOptions(config.lr).weight_decay(config.weight_decay));
   }
-  throw ConfigError(fmt::format("train.optimizer: unknown optimiser '{}' (sgd, adam, adamw)",
-                                config.optimizer));
+  throw ConfigError(
+      fmt::format("train.optimizer: unknown optimiser '{}' (sgd, adam, adamw)", config.optimizer));
 }
 
 void setLearningRate(torch::optim::Optimizer& optimizer, double lr) {

@@ -34,7 +34,8 @@ double secondsSince(Clock::time_point start) {
 // A distinct, reproducible generator state per (seed, epoch); the large odd multiplier keeps
 // neighbouring seeds' epoch streams apart.
 std::uint64_t epochSeed(std::int64_t seed, int epoch) {
-  return static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch);
+  return static_cast<std::uint64_t>(seed) * 0x9E3779B97F4A7C15ULL +
+         static_cast<std::uint64_t>(epoch);
 }
 
 // Inverse-frequency weights n / (k * n_c) (scikit-learn's class_weight="balanced"); a class
@@ -45,7 +46,8 @@ torch::Tensor balancedClassWeights(const std::vector<std::int64_t>& counts) {
   const double k = static_cast<double>(counts.size());
   std::vector<float> weights;
   for (const auto count : counts) {
-    weights.push_back(count > 0 ? static_cast<float>(total / (k * static_cast<double>(count))) : 0.f);
+    weights.push_back(count > 0 ? static_cast<float>(total / (k * static_cast<double>(count)))
+                                : 0.f);
   }
   return torch::tensor(weights, torch::kFloat32);
 }
@@ -87,8 +89,12 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
 
 Trainer::~Trainer() = default;
 
-std::string Trainer::bestCheckpointPath() const { return (fs::path(run_dir_) / "best.pt").string(); }
-std::string Trainer::lastCheckpointPath() const { return (fs::path(run_dir_) / "last.pt").string(); }
+std::string Trainer::bestCheckpointPath() const {
+  return (fs::path(run_dir_) / "best.pt").string();
+}
+std::string Trainer::lastCheckpointPath() const {
+  return (fs::path(run_dir_) / "last.pt").string();
+}
 
 torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const {
   namespace F = torch::nn::functional;
@@ -108,12 +114,15 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   const auto order = train_indices.index_select(
       0, torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(data_.device()));
 
-  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data_.device()));
-  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data_.device()));
+  auto loss_sum =
+      torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data_.device()));
+  auto correct =
+      torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data_.device()));
   core::ProgressLine progress;
   const auto start = Clock::now();
   for (std::int64_t step = 0; step < steps; ++step) {
-    const auto batch_indices = order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
+    const auto batch_indices =
+        order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
     auto images = data_.images(batch_indices);
     if (augmentsAnything(config_.augment)) images = augmentBatch(images, config_.augment);
     const auto inputs = data_.normalize(images);
@@ -160,7 +169,8 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
   std::vector<torch::Tensor> probability_batches;
   double nll_sum = 0.0;
   for (std::int64_t begin = 0; begin < n; begin += config_.eval.batch_size) {
-    const auto batch_indices = indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
+    const auto batch_indices =
+        indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
     const auto inputs = data_.normalize(data_.images(batch_indices));
     auto probabilities = torch::softmax(model_->forward(inputs), 1);
     if (config_.eval.tta == "hflip") {
@@ -173,13 +183,14 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
   }
   result.loss = n > 0 ? nll_sum / static_cast<double>(n) : 0.0;
 
-  const auto probabilities = n > 0 ? torch::cat(probability_batches).contiguous()
-                                   : torch::zeros({0, k}, torch::kFloat32);
+  const auto probabilities =
+      n > 0 ? torch::cat(probability_batches).contiguous() : torch::zeros({0, k}, torch::kFloat32);
   const auto predicted = probabilities.argmax(1).contiguous();
   const auto labels = data_.labels(indices).to(torch::kCPU).contiguous();
   const auto sample_indices = indices.to(torch::kCPU).contiguous();
   const auto as_vector = [](const torch::Tensor& t) {
-    return std::vector<std::int64_t>(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
+    return std::vector<std::int64_t>(t.data_ptr<std::int64_t>(),
+                                     t.data_ptr<std::int64_t>() + t.numel());
   };
   result.sample_indices = as_vector(sample_indices);
   result.labels = as_vector(labels);
@@ -256,12 +267,13 @@ void Trainer::fit(const EpochCallback& on_epoch) {
     const bool is_best = improves(monitored);
     updateSummary(record, is_best);
     if (is_best) saveBest();
-    core::ProgressLine().finish(fmt::format(
-        "epoch {}/{} loss {:.4f} acc {:.1f}% | val loss {:.4f} acc {:.1f}% F1 {:.3f}{} | lr {:.2g} | "
-        "{:.0f} img/s | {:.1f} s",
-        epoch, train.epochs, record.train_loss, 100 * record.train_accuracy, record.val_loss,
-        100 * record.val_accuracy, record.val_macro_f1, is_best ? " *" : "", lr,
-        record.images_per_sec, record.seconds));
+    core::ProgressLine().finish(
+        fmt::format("epoch {}/{} loss {:.4f} acc {:.1f}% | val loss {:.4f} acc {:.1f}% F1 {:.3f}{} "
+                    "| lr {:.2g} | "
+                    "{:.0f} img/s | {:.1f} s",
+                    epoch, train.epochs, record.train_loss, 100 * record.train_accuracy,
+                    record.val_loss, 100 * record.val_accuracy, record.val_macro_f1,
+                    is_best ? " *" : "", lr, record.images_per_sec, record.seconds));
     on_epoch(record, summary_);
     saveLast(epoch);
     completed_epochs_ = epoch;
@@ -349,12 +361,14 @@ void Trainer::loadBestCheckpoint() {
     archive.load_from(path, data_.device());
     model_->load(archive);
   } catch (const c10::Error& error) {
-    throw TrainError(fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
+    throw TrainError(
+        fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
   }
 }
 
 torch::Device resolveDevice(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "auto")
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (name == "cpu") return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) {
     throw ConfigError(fmt::format("train.device: '{}' requested but CUDA is not available", name));

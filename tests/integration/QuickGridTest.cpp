@@ -109,7 +109,8 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
       correct += prediction.label == prediction.predicted;
       ASSERT_EQ(prediction.probabilities.size(), 7u);
     }
-    const double majority = static_cast<double>(*std::max_element(counts.begin(), counts.end())) / test.size();
+    const double majority =
+        static_cast<double>(*std::max_element(counts.begin(), counts.end())) / test.size();
     const double accuracy = static_cast<double>(correct) / test.size();
     EXPECT_NEAR(run.summary.test_accuracy, accuracy, 1e-9);
     EXPECT_GT(run.summary.test_accuracy, majority + 0.02)
@@ -137,8 +138,8 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
   const auto array = json::parse(listed.output);
   ASSERT_EQ(array.size(), 2u);
   for (const auto& run : array) {
-    for (const char* key : {"id", "name", "status", "backbone", "val_accuracy", "test_accuracy", "test_macro_f1",
-                            "images_per_sec", "duration_s", "params"}) {
+    for (const char* key : {"id", "name", "status", "backbone", "val_accuracy", "test_accuracy",
+                            "test_macro_f1", "images_per_sec", "duration_s", "params"}) {
       EXPECT_TRUE(run.contains(key)) << key;
     }
     EXPECT_EQ(run["status"], "finished");
@@ -147,7 +148,8 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
   }
 
   const auto id = runs[0].record.id;
-  const auto shown = runFerlab("show " + id.substr(0, 6) + " --db " + (root_ / "ferlab.db").string());
+  const auto shown =
+      runFerlab("show " + id.substr(0, 6) + " --db " + (root_ / "ferlab.db").string());
   ASSERT_EQ(shown.exit_code, 0) << shown.output;
   EXPECT_NE(shown.output.find("PrivateTest confusion matrix"), std::string::npos);
   EXPECT_NE(shown.output.find("\"hflip\""), std::string::npos);  // the resolved config
@@ -200,7 +202,8 @@ seed = 2
   const auto resumed = runFerlab("run " + config + storeArgs());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
-  EXPECT_EQ(resumed.output.find("epoch 1/3"), std::string::npos) << "epoch 1 must not be trained again";
+  EXPECT_EQ(resumed.output.find("epoch 1/3"), std::string::npos)
+      << "epoch 1 must not be trained again";
 
   const tracking::SqliteStore store(db);
   const auto run = store.listRuns("resume").at(0);

@@ -46,7 +46,8 @@ TEST_P(EveryModel, MapsABatchToLogits) {
 TEST_P(EveryModel, BatchNormOptionAddsBatchNormLayers) {
   const auto count_batch_norm = [](const ClassifierPtr& model) {
     int count = 0;
-    for (const auto& item : model->named_buffers()) count += item.key().find("running_mean") != std::string::npos;
+    for (const auto& item : model->named_buffers())
+      count += item.key().find("running_mean") != std::string::npos;
     return count;
   };
   EXPECT_EQ(count_batch_norm(makeModel(modelConfig(GetParam(), false), 48)), 0);

@@ -15,7 +15,8 @@ data::Dataset tinyDataset() {
   for (int i = 0; i < 10; ++i) {
     for (int p = 0; p < 16; ++p) dataset.pixels.push_back(static_cast<std::uint8_t>(10 * i + p));
     dataset.labels.push_back(i % 2);
-    dataset.splits.push_back(i < 6 ? data::Split::Train : (i < 8 ? data::Split::Val : data::Split::Test));
+    dataset.splits.push_back(i < 6 ? data::Split::Train
+                                   : (i < 8 ? data::Split::Val : data::Split::Test));
     dataset.sample_ids.push_back("img" + std::to_string(i));
   }
   return dataset;
@@ -37,7 +38,8 @@ TEST(DeviceDataset, IndicesLabelsAndImagesFollowTheDataset) {
 
 TEST(DeviceDataset, NormalisationUsesTrainingStatistics) {
   const DeviceDataset data(tinyDataset(), torch::kCPU);
-  const auto train = data.normalize(data.images(data.indices(data::Split::Train))).to(torch::kFloat64);
+  const auto train =
+      data.normalize(data.images(data.indices(data::Split::Train))).to(torch::kFloat64);
   EXPECT_NEAR(train.mean().item<double>(), 0.0, 1e-5);
   EXPECT_NEAR(train.std().item<double>(), 1.0, 1e-4);
 }

@@ -29,7 +29,8 @@ data::Dataset bandDataset(int per_class) {
       for (int y = 0; y < 24; ++y) {
         for (int x = 0; x < 24; ++x) {
           const bool bright = y / 8 == label;
-          dataset.pixels.push_back(static_cast<std::uint8_t>((bright ? 180 : 20) + noise(generator)));
+          dataset.pixels.push_back(
+              static_cast<std::uint8_t>((bright ? 180 : 20) + noise(generator)));
         }
       }
       dataset.labels.push_back(label);
@@ -61,14 +62,17 @@ class TrainerTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   // Trains `epochs` (resuming whatever `dir` holds) and returns the final parameters.
-  std::vector<torch::Tensor> train(const std::string& dir, int epochs, int* resumed_from = nullptr) {
+  std::vector<torch::Tensor> train(const std::string& dir, int epochs,
+                                   int* resumed_from = nullptr) {
     const auto config = smallRun(epochs);
     torch::manual_seed(config.train.seed);
     auto model = models::makeModel(config.model, 24);
     Trainer trainer(config, model, data_, (root_ / dir).string());
     const int completed = trainer.resume();
     if (resumed_from != nullptr) *resumed_from = completed;
-    trainer.fit([&](const tracking::EpochRecord& record, const tracking::RunSummary&) { epochs_.push_back(record); });
+    trainer.fit([&](const tracking::EpochRecord& record, const tracking::RunSummary&) {
+      epochs_.push_back(record);
+    });
     summary_ = trainer.summary();
     std::vector<torch::Tensor> parameters;
     for (const auto& p : model->parameters()) parameters.push_back(p.detach().clone());
@@ -107,7 +111,8 @@ TEST_F(TrainerTest, ResumeFromLastCheckpointMatchesUninterruptedRun) {
   const auto resumed = train("interrupted", 3, &resumed_from);
   EXPECT_EQ(resumed_from, 1);
   ASSERT_EQ(straight.size(), resumed.size());
-  for (std::size_t i = 0; i < straight.size(); ++i) EXPECT_TRUE(torch::equal(straight[i], resumed[i]));
+  for (std::size_t i = 0; i < straight.size(); ++i)
+    EXPECT_TRUE(torch::equal(straight[i], resumed[i]));
 }
 
 TEST_F(TrainerTest, EvaluationReturnsConsistentPredictions) {
