@@ -270,10 +270,11 @@ void Trainer::fit(const EpochCallback& on_epoch) {
     core::ProgressLine().finish(
         fmt::format("epoch {}/{} loss {:.4f} acc {:.1f}% | val loss {:.4f} acc {:.1f}% F1 {:.3f}{} "
                     "| lr {:.2g} | "
-                    "{:.0f} img/s | {:.1f} s",
+                    "{:.0f} img/s | {:.1f} s | ETA {}",
                     epoch, train.epochs, record.train_loss, 100 * record.train_accuracy,
                     record.val_loss, 100 * record.val_accuracy, record.val_macro_f1,
-                    is_best ? " *" : "", lr, record.images_per_sec, record.seconds));
+                    is_best ? " *" : "", lr, record.images_per_sec, record.seconds,
+                    core::formatDuration(record.seconds * (train.epochs - epoch))));
     on_epoch(record, summary_);
     saveLast(epoch);
     completed_epochs_ = epoch;
