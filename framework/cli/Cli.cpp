@@ -27,9 +27,13 @@ commands:
 
 int main(int argc, char** argv) {
   const std::vector<std::string> all(argv + 1, argv + argc);
-  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+  if (all.empty()) {
+    std::cerr << kUsage << "\n";
+    return 2;
+  }
+  if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     std::cout << kUsage << "\n";
-    return all.empty() ? 2 : 0;
+    return 0;
   }
   const std::string command = all[0];
   const std::vector<std::string> args(all.begin() + 1, all.end());

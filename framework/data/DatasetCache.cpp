@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include "framework/core/Errors.h"
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
+#include "framework/core/Stopwatch.h"
 #include "framework/data/Fer2013Reader.h"
 #include "framework/data/Splits.h"
 
@@ -348,10 +348,6 @@ std::string splitSizes(const Dataset& dataset) {
                      dataset.indicesOf(Split::Val).size(), dataset.indicesOf(Split::Test).size());
 }
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 void writeDatasetCache(const Dataset& dataset, const std::string& path) {
@@ -409,7 +405,7 @@ std::optional<Dataset> readDatasetCache(const std::string& path) {
 }
 
 Dataset loadDataset(const config::DataConfig& config, LoadInfo* info) {
-  const auto start = std::chrono::steady_clock::now();
+  const core::Stopwatch stopwatch;
   std::optional<RawSource> source = scanSource(config);
   const std::string key = cacheKey(*source, config);
   const SplitCoverage coverage = source->coverage();
@@ -429,7 +425,7 @@ Dataset loadDataset(const config::DataConfig& config, LoadInfo* info) {
   logCarvedSplits(coverage, config);
   log::info("dataset: {} images ({}) {} {} in {:.2f} s", dataset->size(), splitSizes(*dataset),
             fromCache ? "from cache" : "decoded from", fromCache ? cachePath : config.path,
-            secondsSince(start));
+            stopwatch.seconds());
   // After the cache, so every subset of one source shares one cache entry.
   if (config.subset != 1.0 || config.subset_is_count) {
     dataset = applySubset(*dataset, config.subset, config.subset_is_count, config.split_seed);
@@ -439,7 +435,7 @@ Dataset loadDataset(const config::DataConfig& config, LoadInfo* info) {
   if (info != nullptr) {
     info->from_cache = fromCache;
     info->cache_path = cachePath;
-    info->seconds = secondsSince(start);
+    info->seconds = stopwatch.seconds();
   }
   return std::move(*dataset);
 }

@@ -368,6 +368,18 @@ void parsePixels(std::string_view text, const std::string& path, std::size_t lin
   }
 }
 
+// A dataset with FER2013's classes and room for `count` images of imageSize x imageSize.
+Dataset allocateDataset(std::size_t count, int imageSize) {
+  Dataset dataset;
+  dataset.image_size = imageSize;
+  dataset.class_names = fer2013ClassNames();
+  dataset.pixels.resize(count * static_cast<std::size_t>(imageSize) * imageSize);
+  dataset.labels.reserve(count);
+  dataset.splits.reserve(count);
+  dataset.sample_ids.reserve(count);
+  return dataset;
+}
+
 }  // namespace
 
 RawImageFolder scanImageFolder(const std::string& root) {
@@ -413,13 +425,7 @@ Dataset decodeImageFolder(const RawImageFolder& folder, int imageSize) {
   checkImageSize(imageSize);
   const std::size_t count = folder.images.size();
   const std::size_t pixelsPerImage = static_cast<std::size_t>(imageSize) * imageSize;
-  Dataset dataset;
-  dataset.image_size = imageSize;
-  dataset.class_names = fer2013ClassNames();
-  dataset.pixels.resize(count * pixelsPerImage);
-  dataset.labels.reserve(count);
-  dataset.splits.reserve(count);
-  dataset.sample_ids.reserve(count);
+  Dataset dataset = allocateDataset(count, imageSize);
   for (const RawImage& image : folder.images) {
     dataset.labels.push_back(image.label);
     dataset.splits.push_back(image.split);
@@ -492,13 +498,7 @@ Dataset decodeChallengeCsv(const RawChallengeCsv& csv, int imageSize) {
   const std::size_t count = csv.rows.size();
   const std::size_t pixelsPerImage = static_cast<std::size_t>(imageSize) * imageSize;
   const std::string fileName = fs::path(csv.path).filename().string();
-  Dataset dataset;
-  dataset.image_size = imageSize;
-  dataset.class_names = fer2013ClassNames();
-  dataset.pixels.resize(count * pixelsPerImage);
-  dataset.labels.reserve(count);
-  dataset.splits.reserve(count);
-  dataset.sample_ids.reserve(count);
+  Dataset dataset = allocateDataset(count, imageSize);
   for (const CsvRow& row : csv.rows) {
     dataset.labels.push_back(row.label);
     dataset.splits.push_back(row.split);

@@ -1,6 +1,5 @@
 #include "framework/train/Experiment.h"
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,6 +18,7 @@
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
 #include "framework/core/Provenance.h"
+#include "framework/core/Stopwatch.h"
 #include "framework/data/DatasetCache.h"
 #include "framework/data/Fer2013Reader.h"
 #include "framework/models/ModelRegistry.h"
@@ -107,7 +107,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
               tracking::SqliteStore& store, DatasetMemo& datasets,
               const ExperimentOptions& options) {
   const auto& config = run.config;
-  const auto started = std::chrono::steady_clock::now();
+  const core::Stopwatch stopwatch;
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
   const auto device = resolveDevice(options.device.empty() ? config.train.device : options.device);
   // LibTorch's own default can be a single thread on small VMs; use every core unless told.
@@ -157,8 +157,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   auto summary = trainer.summary();
   summary.test_accuracy = test.metrics.accuracy;
   summary.test_macro_f1 = test.metrics.macro_f1;
-  summary.duration_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.duration_s = stopwatch.seconds();
   store.finishRun(record.id, summary,
                   {splitMetricsFrom(validation, dataset.class_names),
                    splitMetricsFrom(test, dataset.class_names)},

@@ -1,7 +1,6 @@
 #include "framework/train/Trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <limits>
 
@@ -18,6 +17,7 @@
 #include "framework/core/Errors.h"
 #include "framework/core/Log.h"
 #include "framework/core/Progress.h"
+#include "framework/core/Stopwatch.h"
 #include "framework/train/Augment.h"
 #include "framework/train/Optimizers.h"
 
@@ -25,11 +25,6 @@ namespace ferlab::train {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // A distinct, reproducible generator state per (seed, epoch); the large odd multiplier keeps
 // neighbouring seeds' epoch streams apart.
@@ -119,7 +114,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   auto correct =
       torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data_.device()));
   core::ProgressLine progress;
-  const auto start = Clock::now();
+  const core::Stopwatch stopwatch;
   for (std::int64_t step = 0; step < steps; ++step) {
     const auto batch_indices =
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
@@ -141,7 +136,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
     correct += logits.detach().argmax(1).eq(labels).sum();
     if (step % 20 == 19) {  // reading the sums synchronises the device: do it rarely
       const auto seen = static_cast<double>(std::min(usable, (step + 1) * batch_size));
-      const double elapsed = secondsSince(start);
+      const double elapsed = stopwatch.seconds();
       progress.update(fmt::format(
           "epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% {:.0f} img/s ETA {}", epoch,
           config_.train.epochs, step + 1, steps, loss_sum.item<double>() / seen,
@@ -154,7 +149,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   const double seen = static_cast<double>(usable);
   stats.loss = loss_sum.item<double>() / seen;  // synchronises, so the timing below is honest
   stats.accuracy = static_cast<double>(correct.item<std::int64_t>()) / seen;
-  stats.images_per_sec = seen / secondsSince(start);
+  stats.images_per_sec = seen / stopwatch.seconds();
   return stats;
 }
 
@@ -244,7 +239,7 @@ void Trainer::fit(const EpochCallback& on_epoch) {
     return;  // the checkpointed run had already stopped early
   }
   for (int epoch = completed_epochs_ + 1; epoch <= train.epochs; ++epoch) {
-    const auto start = Clock::now();
+    const core::Stopwatch stopwatch;
     torch::manual_seed(epochSeed(train.seed, epoch));
     const double lr = schedule_.lrForEpoch(epoch);
     setLearningRate(*optimizer_, lr);
@@ -260,7 +255,7 @@ void Trainer::fit(const EpochCallback& on_epoch) {
     record.val_macro_f1 = validation.metrics.macro_f1;
     record.lr = lr;
     record.images_per_sec = stats.images_per_sec;
-    record.seconds = secondsSince(start);
+    record.seconds = stopwatch.seconds();
 
     const double monitored = monitoredValue(record);
     schedule_.observe(monitored);
