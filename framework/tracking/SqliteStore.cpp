@@ -146,7 +146,23 @@ CREATE TABLE predictions (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: freeze / fine-tune phases per run, and whether the run started from
+// pretrained weights (NULL for networks trained from scratch).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE phases (
+  run_id           TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  phase_index      INTEGER NOT NULL,  -- from 0, in training order
+  name             TEXT NOT NULL,
+  first_epoch      INTEGER NOT NULL,  -- 1-based
+  epochs           INTEGER NOT NULL,
+  trainable_params INTEGER NOT NULL,
+  total_params     INTEGER NOT NULL,
+  PRIMARY KEY (run_id, phase_index)
+);
+ALTER TABLE runs ADD COLUMN pretrained INTEGER;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 
 // The run columns read into a RunRow, in the order readRunRow consumes them.
 constexpr const char* kRunColumns =
@@ -155,7 +171,7 @@ constexpr const char* kRunColumns =
     "r.device, r.dataset_key, r.started_at, r.ended_at, r.error, r.best_epoch, "
     "r.best_val_accuracy, r.best_val_macro_f1, r.best_val_loss, r.last_epoch, "
     "r.last_val_accuracy, r.last_train_loss, r.last_train_accuracy, r.test_accuracy, "
-    "r.test_macro_f1, r.images_per_sec, r.duration_s";
+    "r.test_macro_f1, r.images_per_sec, r.duration_s, r.pretrained";
 
 // The summary assignments bound by bindSummary as parameters ?1 .. ?12.
 constexpr const char* kSummaryAssignments =
@@ -488,6 +504,7 @@ RunRow readRunRow(Row row) {
   s.test_macro_f1 = row.known();
   s.images_per_sec = row.known();
   s.duration_s = row.known();
+  r.pretrained = row.knownInt();
   return result;
 }
 
@@ -700,12 +717,13 @@ void SqliteStore::markRunning(const RunRecord& run) {
   Statement update(ctx,
                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), "
                    "ended_at = NULL, error = NULL, git_commit = ?2, ferlab_version = ?3, "
-                   "torch_version = ?4, opencv_version = ?5, device = ?6, dataset_key = ?7 "
-                   "WHERE id = ?8");
+                   "torch_version = ?4, opencv_version = ?5, device = ?6, dataset_key = ?7, "
+                   "pretrained = ?9 WHERE id = ?8");
   update.bind(1, run.started_at.empty() ? core::utcNowIso8601() : run.started_at);
   update.bindOptional(2, run.git_commit).bindOptional(3, run.ferlab_version);
   update.bindOptional(4, run.torch_version).bindOptional(5, run.opencv_version);
-  update.bindOptional(6, run.device).bindOptional(7, run.dataset_key).bind(8, run.id).run();
+  update.bindOptional(6, run.device).bindOptional(7, run.dataset_key).bind(8, run.id);
+  update.bindKnown(9, run.pretrained).run();
   requireRun(ctx, run.id);
   transaction.commit();
 }
@@ -936,6 +954,41 @@ std::vector<Prediction> SqliteStore::predictions(const std::string& id,
     result.push_back(std::move(p));
   }
   return result;
+}
+
+void SqliteStore::recordPhase(const std::string& id, const PhaseRecord& phase) {
+  const Context ctx{db_, path_, "recording phase '" + phase.name + "' of run '" + id + "'"};
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  // INSERT ... SELECT touches no row for an unknown run, which requireRun reports.
+  Statement insert(ctx,
+                   "INSERT OR REPLACE INTO phases (run_id, phase_index, name, first_epoch, epochs, "
+                   "trainable_params, total_params) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+                   "WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1)");
+  insert.bind(1, id).bind(2, phase.index).bind(3, phase.name).bind(4, phase.first_epoch);
+  insert.bind(5, phase.epochs).bind(6, phase.trainable_params).bind(7, phase.total_params).run();
+  requireRun(ctx, id);
+  transaction.commit();
+}
+
+std::vector<PhaseRecord> SqliteStore::phases(const std::string& id) const {
+  const Context ctx{db_, path_, "reading the phases of run '" + id + "'"};
+  Statement select(ctx,
+                   "SELECT phase_index, name, first_epoch, epochs, trainable_params, total_params "
+                   "FROM phases WHERE run_id = ?1 ORDER BY phase_index");
+  select.bind(1, id);
+  std::vector<PhaseRecord> phases;
+  while (select.step()) {
+    Row row(select);
+    PhaseRecord phase;
+    phase.index = static_cast<int>(row.integer());
+    phase.name = row.text();
+    phase.first_epoch = static_cast<int>(row.integer());
+    phase.epochs = static_cast<int>(row.integer());
+    phase.trainable_params = row.integer();
+    phase.total_params = row.integer();
+    phases.push_back(std::move(phase));
+  }
+  return phases;
 }
 
 }  // namespace ferlab::tracking

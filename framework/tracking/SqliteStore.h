@@ -47,6 +47,9 @@ struct RunRecord {
   std::string dataset_key;
   std::string started_at, ended_at;  ///< ISO 8601 UTC; empty while unknown
   std::string error;                 ///< failure message of a failed run
+  /// 1: the backbone started from a weight file, 0: from random initialisation although it
+  /// is an ImageNet backbone, -1: not applicable (a network trained from scratch).
+  int pretrained = -1;
 };
 
 /// The per-run summary kept apart from the epoch history: best (by the monitored validation
@@ -95,6 +98,15 @@ struct Prediction {
   std::vector<float> probabilities;  ///< softmax, one per class (stored as a float32 blob)
 };
 
+/// One phase of a freeze / fine-tune schedule, as it ran.
+struct PhaseRecord {
+  int index = 0;  ///< from 0, in training order
+  std::string name;
+  int first_epoch = 1;  ///< 1-based
+  int epochs = 0;
+  std::int64_t trainable_params = 0, total_params = 0;  ///< scalar parameters
+};
+
 /// Row for `ferlab ls` and reports: the record plus its summary.
 struct RunRow {
   RunRecord record;
@@ -134,6 +146,8 @@ class SqliteStore {
   void finishRun(const std::string& id, const RunSummary& summary,
                  const std::vector<SplitMetrics>& splits,
                  const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions);
+  /// Records (or replaces) one phase of the run's freeze / fine-tune schedule.
+  void recordPhase(const std::string& id, const PhaseRecord& phase);
   /// Status failed, the message and ended_at; history already recorded is kept.
   void failRun(const std::string& id, const std::string& message);
 
@@ -144,6 +158,7 @@ class SqliteStore {
   RunRow getRun(const std::string& id_or_prefix) const;
   std::vector<EpochRecord> epochs(const std::string& id) const;
   std::vector<SplitMetrics> splitMetrics(const std::string& id) const;
+  std::vector<PhaseRecord> phases(const std::string& id) const;
   std::vector<Prediction> predictions(const std::string& id, const std::string& split) const;
 
  private:

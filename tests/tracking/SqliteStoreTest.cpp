@@ -164,7 +164,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 1);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 2);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -173,7 +173,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "1");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "2");
 }
 
 TEST_F(SqliteStoreTest, RunRecordRoundTripWithParamsAndGridValues) {
@@ -377,11 +377,58 @@ TEST_F(SqliteStoreTest, ReopeningKeepsDataWithoutMigratingAgain) {
     store.ensureRun(run);
     store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
   }
-  // Re-running the version 1 script would fail on CREATE TABLE of existing tables.
+  // Re-running a migration script would fail on CREATE TABLE of existing tables.
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 1);
+  EXPECT_EQ(store.schemaVersion(), 2);
   EXPECT_EQ(store.findRun(run.id)->params, run.params);
   EXPECT_EQ(store.epochs(run.id).size(), 1u);
+}
+
+// A store written by schema version 1 (no phases table, no pretrained column) is migrated to
+// version 2 on open, keeping its runs and history.
+TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
+  const RunRecord run = makeRun("v1run", "exp", 0);
+  {
+    SqliteStore store(path_);
+    store.ensureRun(run);
+    store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE phases; ALTER TABLE runs DROP COLUMN pretrained; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  SqliteStore store(path_);
+  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.epochs(run.id).size(), 1u);
+  EXPECT_EQ(store.findRun(run.id)->pretrained, -1);
+  store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
+  EXPECT_EQ(store.phases(run.id).size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, PhasesAndPretrainedRoundTrip) {
+  SqliteStore store(path_);
+  RunRecord run = makeRun("phased", "exp", 0);
+  store.ensureRun(run);
+  run.pretrained = 0;
+  store.markRunning(run);
+  EXPECT_EQ(store.findRun(run.id)->pretrained, 0);
+  store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
+  store.recordPhase(run.id, PhaseRecord{1, "fine_tune", 4, 5, 4000, 5000});
+  store.recordPhase(run.id, PhaseRecord{1, "fine_tune", 4, 5, 4500, 5000});  // replaced
+  const auto phases = store.phases(run.id);
+  ASSERT_EQ(phases.size(), 2u);
+  EXPECT_EQ(phases[0].name, "head");
+  EXPECT_EQ(phases[0].trainable_params, 1000);
+  EXPECT_EQ(phases[1].first_epoch, 4);
+  EXPECT_EQ(phases[1].epochs, 5);
+  EXPECT_EQ(phases[1].trainable_params, 4500);
+  EXPECT_EQ(phases[1].total_params, 5000);
+  EXPECT_THROW(store.recordPhase("nope", PhaseRecord{}), StoreError);
 }
 
 TEST_F(SqliteStoreTest, RefusesStoreFromNewerSchema) {
@@ -526,7 +573,7 @@ TEST_F(SqliteStoreTest, ConcurrentProcessesRecordWithoutLockErrors) {
   }
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 1);
+  EXPECT_EQ(store.schemaVersion(), 2);
   EXPECT_EQ(queryText(path_, "SELECT count(*) FROM epochs"), std::to_string(kWriters * kEpochs));
   const std::vector<RunRow> runs = store.listRuns("concurrent");
   ASSERT_EQ(runs.size(), static_cast<std::size_t>(kWriters));
