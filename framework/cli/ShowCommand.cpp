@@ -28,6 +28,19 @@ std::string epochsTable(const std::vector<tracking::EpochRecord>& epochs, int be
   return table.render();
 }
 
+std::string phasesTable(const std::vector<tracking::PhaseRecord>& phases) {
+  TextTable table({"PHASE", "EPOCHS", "TRAINABLE", "TOTAL", "TRAINABLE %"});
+  for (const auto& phase : phases) {
+    const double share =
+        phase.total_params > 0 ? 100.0 * phase.trainable_params / phase.total_params : 0.0;
+    table.addRow({phase.name,
+                  fmt::format("{}-{}", phase.first_epoch, phase.first_epoch + phase.epochs - 1),
+                  std::to_string(phase.trainable_params), std::to_string(phase.total_params),
+                  fmt::format("{:.1f}%", share)});
+  }
+  return table.render();
+}
+
 std::string classTable(const tracking::SplitMetrics& split) {
   TextTable table({"CLASS", "PRECISION", "RECALL", "F1", "SUPPORT"});
   for (const auto& c : split.classes) {
@@ -65,7 +78,8 @@ json splitToJson(const tracking::SplitMetrics& split) {
           {"macro_f1", split.macro_f1}, {"classes", classes}, {"confusion", split.confusion}};
 }
 
-void printJson(const tracking::RunRow& row, const std::vector<tracking::EpochRecord>& epochs,
+void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
+               const std::vector<tracking::EpochRecord>& epochs,
                const std::vector<tracking::SplitMetrics>& splits) {
   const auto& record = row.record;
   json epochs_json = json::array(), splits_json = json::array();
@@ -82,27 +96,39 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::EpochRec
                            {"seconds", e.seconds}});
   }
   for (const auto& split : splits) splits_json.push_back(splitToJson(split));
-  const json out = {{"id", record.id},
-                    {"name", record.name},
-                    {"experiment", record.experiment},
-                    {"status", tracking::statusName(record.status)},
-                    {"config", json::parse(record.config_json)},
-                    {"config_hash", record.config_hash},
-                    {"git_commit", record.git_commit},
-                    {"torch_version", record.torch_version},
-                    {"opencv_version", record.opencv_version},
-                    {"device", record.device},
-                    {"dataset_key", record.dataset_key},
-                    {"started_at", record.started_at},
-                    {"ended_at", record.ended_at},
-                    {"error", record.error},
-                    {"best_epoch", row.summary.best_epoch},
-                    {"epochs", epochs_json},
-                    {"splits", splits_json}};
+  json phases_json = json::array();
+  for (const auto& p : phases) {
+    phases_json.push_back({{"name", p.name},
+                           {"first_epoch", p.first_epoch},
+                           {"epochs", p.epochs},
+                           {"trainable_params", p.trainable_params},
+                           {"total_params", p.total_params}});
+  }
+  const json out = {
+      {"id", record.id},
+      {"name", record.name},
+      {"experiment", record.experiment},
+      {"status", tracking::statusName(record.status)},
+      {"config", json::parse(record.config_json)},
+      {"config_hash", record.config_hash},
+      {"git_commit", record.git_commit},
+      {"torch_version", record.torch_version},
+      {"opencv_version", record.opencv_version},
+      {"device", record.device},
+      {"dataset_key", record.dataset_key},
+      {"started_at", record.started_at},
+      {"ended_at", record.ended_at},
+      {"error", record.error},
+      {"pretrained", record.pretrained < 0 ? json(nullptr) : json(record.pretrained == 1)},
+      {"best_epoch", row.summary.best_epoch},
+      {"phases", phases_json},
+      {"epochs", epochs_json},
+      {"splits", splits_json}};
   std::cout << out.dump(2) << "\n";
 }
 
-void printText(const tracking::RunRow& row, const std::vector<tracking::EpochRecord>& epochs,
+void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
+               const std::vector<tracking::EpochRecord>& epochs,
                const std::vector<tracking::SplitMetrics>& splits) {
   const auto& record = row.record;
   const auto& summary = row.summary;
@@ -124,6 +150,7 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::EpochRec
              percentOrDash(summary.best_val_accuracy), percentOrDash(summary.test_accuracy),
              numberOrDash(summary.test_macro_f1, 3), numberOrDash(summary.images_per_sec, 0));
   fmt::print("\nresolved config:\n{}\n", json::parse(record.config_json).dump(2));
+  if (!phases.empty()) fmt::print("\nphases:\n{}", phasesTable(phases));
   if (!epochs.empty())
     fmt::print("\nepochs (* = selected):\n{}", epochsTable(epochs, summary.best_epoch));
   for (const auto& split : splits) {
@@ -156,10 +183,11 @@ int showCommand(const std::vector<std::string>& args) {
   const auto row = store.getRun(run_id);
   const auto epochs = store.epochs(row.record.id);
   const auto splits = store.splitMetrics(row.record.id);
+  const auto phases = store.phases(row.record.id);
   if (values.count("json")) {
-    printJson(row, epochs, splits);
+    printJson(row, phases, epochs, splits);
   } else {
-    printText(row, epochs, splits);
+    printText(row, phases, epochs, splits);
   }
   return 0;
 }

@@ -47,15 +47,34 @@ test_fraction = 0.1          # [0, 1); val_fraction + test_fraction < 1
 split_seed = 1234            # >= 0
 
 [model]
-name = "simple_cnn"   # simple_cnn | vggnet | elu_cnn
+name = "simple_cnn"   # from scratch: simple_cnn | vggnet | elu_cnn; ImageNet backbones: vgg16 |
+                      # vgg16_bn | vgg19 | vgg19_bn | resnet18 | resnet50 | mobilenet_v2 | xception
 num_classes = 7       # >= 2
 # Per-model defaults replace these three when the config does not set them:
 #   simple_cnn: batch_norm = false, conv_dropout = 0.25, fc_dropout = 0.5
 #   vggnet:     batch_norm = true,  conv_dropout = 0.0,  fc_dropout = 0.2
 #   elu_cnn:    batch_norm = true,  conv_dropout = 0.4,  fc_dropout = 0.5
+#   backbones:  batch_norm = false, conv_dropout = 0.0,  fc_dropout = 0.0 (unused; the
+#               [[model.head]] layers carry their own dropout)
 batch_norm = false
 conv_dropout = 0.25   # [0, 1)
 fc_dropout = 0.5      # [0, 1)
+# ImageNet backbones only:
+weights = ""          # .pth / .safetensors file, kept as written: a relative path is relative
+                      # to the working directory, like data.path; "" = random initialisation
+strict_weights = false  # true: every backbone key must match the file
+input_size = 0        # pixels, 0 or >= 32: images are resized on the device; 0 = data.image_size
+input_channels = "replicate"  # grey -> 3 channels: replicate | sum_conv1 (1-channel conv1
+                              # holding the sum of the RGB filters)
+# Hidden layers of the head, between global average pooling and the classifier, in order;
+# none by default. One table per layer, every key optional (defaults below). An array in the
+# including file replaces an included one as a whole; `head = []` removes it:
+# [[model.head]]
+# units = 128           # >= 1
+# activation = "relu"   # relu | elu | gelu | none
+# batch_norm = false
+# gaussian_noise = 0.0  # std of additive noise in training, >= 0
+# dropout = 0.0         # [0, 1)
 
 [augment]
 hflip = 0.0           # probability of a horizontal flip, [0, 1]
@@ -84,6 +103,22 @@ grad_clip = 0.0       # max global gradient L2 norm, >= 0; 0 = off
 seed = 0              # >= 0
 device = "auto"       # auto | cpu | cuda | cuda:N
 threads = 0           # CPU intra-op threads, >= 0; 0 = every hardware thread
+# Freeze / fine-tune schedule, phases run in order; none by default (one phase of `epochs`
+# epochs training everything). With phases, train.epochs is their sum: leave it unset or set
+# it to that sum; any other value is an error. One table per phase, every key optional
+# (defaults below). An array in the including file replaces an included one as a whole;
+# `phases = []` removes it:
+# [[train.phases]]
+# name = ""               # "" = "phase<N>", N counted from 1
+# epochs = 1              # >= 1
+# trainable = ["all"]     # a string or an array of: all | head | none | a block name or
+#                         # prefix ("layer4", "features.24"); "layer3+" (or "layer3:") = that
+#                         # block and every later one; the head trains unless it is ["none"]
+# optimizer = ""          # "" = train.optimizer | sgd | adam | adamw
+# lr = 0.0                # >= 0; 0 = train.lr x lr_mult
+# lr_mult = 1.0           # > 0; multiplies train.lr when lr = 0 (not allowed with lr > 0)
+# layer_decay = 1.0       # (0, 1]: lr x layer_decay^k for the k-th block below the top
+# train_frozen_bn = false # false: frozen BatchNorm layers stay in eval mode
 
 [eval]
 batch_size = 512      # >= 1
@@ -102,6 +137,15 @@ constexpr ModelDefaults kModelDefaults[] = {
     {"simple_cnn", false, 0.25, 0.5},
     {"vggnet", true, 0.0, 0.2},
     {"elu_cnn", true, 0.4, 0.5},
+    // ImageNet backbones: the from-scratch options do not apply; the head has its own.
+    {"vgg16", false, 0.0, 0.0},
+    {"vgg16_bn", false, 0.0, 0.0},
+    {"vgg19", false, 0.0, 0.0},
+    {"vgg19_bn", false, 0.0, 0.0},
+    {"resnet18", false, 0.0, 0.0},
+    {"resnet50", false, 0.0, 0.0},
+    {"mobilenet_v2", false, 0.0, 0.0},
+    {"xception", false, 0.0, 0.0},
 };
 
 constexpr const char* kSubsetKey = "data.subset";
@@ -292,7 +336,8 @@ Check oneOf(std::vector<std::string> allowed) {
     const auto text = value.get<std::string>();
     if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) return {};
     std::string list;
-    for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + option;
+    for (const auto& option : allowed)
+      list += (list.empty() ? "" : ", ") + (option.empty() ? std::string("\"\"") : option);
     return "expected one of " + list + ", got '" + text + "'" + didYouMean(text, allowed);
   };
 }
@@ -309,6 +354,53 @@ Check experimentName() {
     const auto text = value.get<std::string>();
     if (!text.empty() && text.find_first_of("/\\") == std::string::npos) return {};
     return "expected a non-empty name without '/' or '\\', got '" + text + "'";
+  };
+}
+
+/// model.input_size: 0 (keep data.image_size) or a size a backbone can take.
+Check inputSize() {
+  return [](const json& value) -> std::string {
+    const auto x = value.get<std::int64_t>();
+    if (x == 0 || (x >= 32 && x <= INT_MAX)) return {};
+    const std::string range = x > INT_MAX ? "in [32, " + std::to_string(INT_MAX) + "]" : ">= 32";
+    return "expected 0 or an integer " + range + ", got " + std::to_string(x);
+  };
+}
+
+/// One train.phases trainable entry: all | head | none | a dotted block name or prefix
+/// ("layer4", "features.24"), the latter optionally with a trailing "+" (or ":", the seeds'
+/// "features.24:" notation) for that block and every later one. Syntax only: the model
+/// checks that the blocks exist.
+bool trainableSyntax(const std::string& text) {
+  if (text == "all" || text == "head" || text == "none") return true;
+  std::string name = text;
+  if (!name.empty() && (name.back() == '+' || name.back() == ':')) name.pop_back();
+  if (name.empty() || name == "all" || name == "head" || name == "none") return false;
+  if (name.front() == '.' || name.back() == '.' || name.find("..") != std::string::npos)
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.';
+  });
+}
+
+Check trainableList() {
+  return [](const json& value) -> std::string {
+    std::set<std::string> seen;
+    for (const json& item : value) {
+      const auto text = item.get<std::string>();
+      if (!trainableSyntax(text)) {
+        return "expected all, head, none or a block name or prefix with an optional trailing "
+               "'+' (\"layer3+\"), got '" +
+               text + "'";
+      }
+      if (!seen.insert(text).second) return "'" + text + "' is listed twice";
+    }
+    for (const char* alone : {"all", "none"}) {
+      if (value.size() > 1 && seen.count(alone) != 0)
+        return std::string("'") + alone + "' must be the only entry, got " + value.dump();
+    }
+    return {};
   };
 }
 
@@ -336,10 +428,21 @@ Assign bindTop(T RunConfig::*field) {
   return [=](RunConfig& config, const json& value) { config.*field = value.get<T>(); };
 }
 
+template <typename Entry, typename T>
+std::function<void(Entry&, const json&)> member(T Entry::*field) {
+  return [=](Entry& entry, const json& value) { entry.*field = value.get<T>(); };
+}
+
 // An integer subset counts training images; a float (or the integer 1) is a fraction.
 void assignSubset(RunConfig& config, const json& value) {
   config.data.subset = value.get<double>();
   config.data.subset_is_count = value.is_number_integer();
+}
+
+std::vector<std::string> modelNames() {
+  std::vector<std::string> names;
+  for (const ModelDefaults& defaults : kModelDefaults) names.emplace_back(defaults.name);
+  return names;
 }
 
 std::vector<Rule> rules() {
@@ -356,12 +459,16 @@ std::vector<Rule> rules() {
       {"data.val_fraction", rate(), bind(&R::data, &DataConfig::val_fraction)},
       {"data.test_fraction", rate(), bind(&R::data, &DataConfig::test_fraction)},
       {"data.split_seed", intRange(0, INT64_MAX), bind(&R::data, &DataConfig::split_seed)},
-      {"model.name", oneOf({"simple_cnn", "vggnet", "elu_cnn"}),
-       bind(&R::model, &ModelConfig::name)},
+      {"model.name", oneOf(modelNames()), bind(&R::model, &ModelConfig::name)},
       {"model.num_classes", intRange(2), bind(&R::model, &ModelConfig::num_classes)},
       {"model.batch_norm", anyValue(), bind(&R::model, &ModelConfig::batch_norm)},
       {"model.conv_dropout", rate(), bind(&R::model, &ModelConfig::conv_dropout)},
       {"model.fc_dropout", rate(), bind(&R::model, &ModelConfig::fc_dropout)},
+      {"model.weights", anyValue(), bind(&R::model, &ModelConfig::weights)},
+      {"model.strict_weights", anyValue(), bind(&R::model, &ModelConfig::strict_weights)},
+      {"model.input_size", inputSize(), bind(&R::model, &ModelConfig::input_size)},
+      {"model.input_channels", oneOf({"replicate", "sum_conv1"}),
+       bind(&R::model, &ModelConfig::input_channels)},
       {"augment.hflip", probability(), bind(&R::augment, &AugmentConfig::hflip)},
       {"augment.crop_padding", intRange(0), bind(&R::augment, &AugmentConfig::crop_padding)},
       {"balance.method", oneOf({"none", "class_weights"}),
@@ -393,20 +500,164 @@ std::vector<Rule> rules() {
   };
 }
 
+// Arrays of tables (`[[model.head]]`): the commented example block of each in the default
+// table is the schema of its entries, with a check per key like the scalar keys above.
+
+/// Where each key of one array entry was set; a key left at its default is placed at the
+/// entry itself (its `[[...]]` header or inline table).
+struct EntryOrigins {
+  Origin entry;
+  std::map<std::string, Origin> keys;
+
+  const Origin& of(const std::string& key) const {
+    const auto it = keys.find(key);
+    return it == keys.end() ? entry : it->second;
+  }
+};
+
+/// Rules across the keys and entries of one array, run once it is read; may fill in values.
+using Finish = std::function<void(json& entries, const std::vector<EntryOrigins>& origins)>;
+
+template <typename Entry>
+struct EntryRule {
+  std::string key;
+  Check check;
+  std::function<void(Entry&, const json&)> assign;
+};
+
+struct ArrayRule {
+  std::string key;                      ///< "model.head"
+  std::map<std::string, Check> checks;  ///< by entry key ("units")
+  Assign assign;                        ///< from the JSON array of complete entries
+  Finish finish;
+};
+
+template <typename Section, typename Entry>
+ArrayRule arrayRule(std::string key, Section RunConfig::*section,
+                    std::vector<Entry> Section::*field, std::vector<EntryRule<Entry>> entry_rules,
+                    Finish finish = {}) {
+  ArrayRule rule{std::move(key), {}, {}, std::move(finish)};
+  for (const auto& entry_rule : entry_rules) rule.checks.emplace(entry_rule.key, entry_rule.check);
+  rule.assign = [=](RunConfig& config, const json& array) {
+    auto& entries = (config.*section).*field;
+    entries.clear();
+    for (const json& element : array) {
+      Entry entry;
+      for (const auto& entry_rule : entry_rules)
+        entry_rule.assign(entry, element.at(entry_rule.key));
+      entries.push_back(std::move(entry));
+    }
+  };
+  return rule;
+}
+
+/// Phase names default to "phase<N>" (from 1) and must differ; lr and lr_mult exclude each
+/// other, since lr_mult only scales train.lr when lr is 0.
+void finishPhases(json& phases, const std::vector<EntryOrigins>& origins) {
+  std::map<std::string, std::size_t> names;
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    json& phase = phases[i];
+    const std::string prefix = "train.phases[" + std::to_string(i) + "]";
+    if (phase["name"].get<std::string>().empty()) phase["name"] = "phase" + std::to_string(i + 1);
+    const auto name = phase["name"].get<std::string>();
+    if (const auto [it, added] = names.emplace(name, i); !added) {
+      fail(origins[i].of("name"), prefix + ".name",
+           "duplicate phase name '" + name + "' (also train.phases[" + std::to_string(it->second) +
+               "])");
+    }
+    if (phase["lr"].get<double>() > 0 && phase["lr_mult"].get<double>() != 1.0) {
+      fail(origins[i].of("lr_mult"), prefix + ".lr_mult",
+           "lr_mult scales train.lr and applies only when lr = 0; set lr or lr_mult, not both");
+    }
+  }
+}
+
+std::vector<ArrayRule> arrayRules() {
+  using H = HeadLayerConfig;
+  using P = PhaseConfig;
+  const double inf = INFINITY;
+  return {
+      arrayRule<ModelConfig, H>(
+          "model.head", &RunConfig::model, &ModelConfig::head,
+          {
+              {"units", intRange(1), member(&H::units)},
+              {"activation", oneOf({"relu", "elu", "gelu", "none"}), member(&H::activation)},
+              {"batch_norm", anyValue(), member(&H::batch_norm)},
+              {"gaussian_noise", nonNegative(), member(&H::gaussian_noise)},
+              {"dropout", rate(), member(&H::dropout)},
+          }),
+      arrayRule<TrainConfig, P>(
+          "train.phases", &RunConfig::train, &TrainConfig::phases,
+          {
+              {"name", anyValue(), member(&P::name)},  // "" filled in by finishPhases
+              {"epochs", intRange(1), member(&P::epochs)},
+              {"trainable", trainableList(), member(&P::trainable)},
+              {"optimizer", oneOf({"", "sgd", "adam", "adamw"}), member(&P::optimizer)},
+              {"lr", nonNegative(), member(&P::lr)},
+              {"lr_mult", floatRange(0, true, inf, false), member(&P::lr_mult)},
+              {"layer_decay", floatRange(0, true, 1, false), member(&P::layer_decay)},
+              {"train_frozen_bn", anyValue(), member(&P::train_frozen_bn)},
+          },
+          finishPhases),
+  };
+}
+
 json::json_pointer pointerTo(const std::string& key) {
   const auto dot = key.find('.');
   if (dot == std::string::npos) return json::json_pointer("/" + key);
   return json::json_pointer("/" + key.substr(0, dot) + "/" + key.substr(dot + 1));
 }
 
-/// A TOML scalar as JSON. Only the types the default table uses can occur.
-json scalarToJson(const toml::node& node) {
+/// A default value as JSON. Only the types the default table uses can occur: scalars and
+/// arrays of strings.
+json defaultToJson(const toml::node& node) {
   if (auto s = node.as_string()) return s->get();
   if (auto i = node.as_integer()) return i->get();
   if (auto f = node.as_floating_point()) return f->get();
   if (auto b = node.as_boolean()) return b->get();
-  throw std::logic_error("ConfigLoader: non-scalar value in the default table");
+  if (auto a = node.as_array(); a != nullptr && a->is_homogeneous(toml::node_type::string)) {
+    json strings = json::array();
+    for (const toml::node& item : *a) strings.push_back(item.as_string()->get());
+    return strings;
+  }
+  throw std::logic_error("ConfigLoader: unsupported value type in the default table");
 }
+
+/// The default table's commented example `# [[model.head]]` block, uncommented ("" when
+/// there is none): the schema of that array's entries.
+std::string commentedBlock(const std::string& key) {
+  std::istringstream lines(kDefaultToml);
+  std::string line;
+  std::string block;
+  const std::string header = "# [[" + key + "]]";
+  while (std::getline(lines, line)) {
+    if (block.empty()) {
+      if (line == header) block = line.substr(2) + "\n";
+    } else if (line.compare(0, 2, "# ") == 0) {
+      block += line.substr(2) + "\n";
+    } else {
+      break;
+    }
+  }
+  return block;
+}
+
+/// An array of tables: its key, and its entries' keys (relative: "units"), types, checks
+/// and defaults.
+struct ArrayField {
+  std::string key;
+  std::vector<Field> entry;  ///< Field::assign unused: the array is assigned as a whole
+  json entry_defaults;
+  Assign assign;
+  Finish finish;
+
+  const Field* find(const std::string& name) const {
+    for (const Field& field : entry) {
+      if (field.key == name) return &field;
+    }
+    return nullptr;
+  }
+};
 
 class Schema {
  public:
@@ -428,6 +679,7 @@ class Schema {
     // A rule without a default would silently never apply: a programming error.
     if (!by_key.empty())
       throw std::logic_error("ConfigLoader: rule without default: " + by_key.begin()->first);
+    for (ArrayRule& rule : arrayRules()) addArray(std::move(rule));
   }
 
   const Field* find(const std::string& key) const {
@@ -437,7 +689,14 @@ class Schema {
   bool isSection(const std::string& key) const {
     return defaults_.contains(key) && defaults_[key].is_object();
   }
+  const ArrayField* findArray(const std::string& key) const {
+    for (const ArrayField& array : arrays_) {
+      if (array.key == key) return &array;
+    }
+    return nullptr;
+  }
   const std::vector<Field>& fields() const { return fields_; }
+  const std::vector<ArrayField>& arrays() const { return arrays_; }
   const std::vector<std::string>& keys() const { return keys_; }
   /// {"name": ..., "description": ..., "data": {...}, ...}
   const json& defaults() const { return defaults_; }
@@ -449,11 +708,39 @@ class Schema {
     index_[key] = fields_.size();
     fields_.push_back({key, node.type(), rule->second.check, rule->second.assign});
     keys_.push_back(key);
-    defaults_[pointerTo(key)] = scalarToJson(node);
+    defaults_[pointerTo(key)] = defaultToJson(node);
     rules.erase(rule);
   }
 
+  void addArray(ArrayRule rule) {
+    const std::string block = commentedBlock(rule.key);
+    const toml::table parsed = toml::parse(std::string_view(block), std::string_view("defaults"));
+    const toml::array* array = parsed.at_path(rule.key).as_array();
+    const toml::table* example = array == nullptr ? nullptr : array->get_as<toml::table>(0);
+    if (example == nullptr || !defaults_.contains(rule.key.substr(0, rule.key.find('.')))) {
+      throw std::logic_error("ConfigLoader: no commented [[" + rule.key +
+                             "]] block in a section of the default table");
+    }
+    ArrayField field{rule.key, {}, json::object(), std::move(rule.assign), std::move(rule.finish)};
+    for (auto&& [name, node] : *example) {
+      const std::string key(name.str());
+      const auto check = rule.checks.find(key);
+      if (check == rule.checks.end())
+        throw std::logic_error("ConfigLoader: default without rule: " + rule.key + "." + key);
+      field.entry.push_back({key, node.type(), check->second, {}});
+      field.entry_defaults[key] = defaultToJson(node);
+      rule.checks.erase(check);
+    }
+    if (!rule.checks.empty()) {
+      throw std::logic_error("ConfigLoader: rule without default: " + rule.key + "." +
+                             rule.checks.begin()->first);
+    }
+    defaults_[pointerTo(rule.key)] = json::array();
+    arrays_.push_back(std::move(field));
+  }
+
   std::vector<Field> fields_;
+  std::vector<ArrayField> arrays_;
   std::map<std::string, std::size_t> index_;
   std::vector<std::string> keys_;
   json defaults_ = json::object();
@@ -479,6 +766,7 @@ std::vector<std::string> knownKeys(KeyScope scope) {
   for (const std::string& key : schema().keys()) {
     if (scope != KeyScope::kSectionKeys || key.find('.') != std::string::npos) keys.push_back(key);
   }
+  for (const ArrayField& array : schema().arrays()) keys.push_back(array.key);
   if (scope == KeyScope::kTopLevel) {
     for (const auto& [key, value] : schema().defaults().items()) {
       if (value.is_object()) keys.push_back(key);
@@ -531,30 +819,75 @@ json subsetValue(const toml::node& node, const Origin& origin) {
   return value;
 }
 
-json typedValue(const toml::node& node, const Field& field, const Origin& origin) {
-  switch (field.type) {
+/// A list of strings (the default is an array of strings); one string stands for a list
+/// of one, so `trainable = "head"` is `trainable = ["head"]`.
+json stringListValue(const toml::node& node, const std::string& key, const Origin& origin) {
+  const std::string expected = "a string or a non-empty array of strings";
+  if (auto s = node.as_string()) return json::array({s->get()});
+  const toml::array* items = node.as_array();
+  if (items == nullptr) failType(origin, key, expected, node);
+  if (items->empty()) fail(origin, key, "expected " + expected + ", got an empty array");
+  json list = json::array();
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const toml::node& item = *items->get(i);
+    if (!item.is_string()) {
+      failType(Origin::at(origin.file, item.source()), key + "[" + std::to_string(i) + "]",
+               "a string", item);
+    }
+    list.push_back(item.as_string()->get());
+  }
+  return list;
+}
+
+/// The value in canonical JSON form if it has the type `type` of the default; `key` names
+/// it in errors.
+json typedValue(const toml::node& node, toml::node_type type, const std::string& key,
+                const Origin& origin) {
+  switch (type) {
     case toml::node_type::floating_point:
-      return floatValue(node, field.key, origin);
+      return floatValue(node, key, origin);
     case toml::node_type::integer:
-      if (!node.is_integer()) failType(origin, field.key, "an integer", node);
+      if (!node.is_integer()) failType(origin, key, "an integer", node);
       return node.as_integer()->get();
     case toml::node_type::boolean:
-      if (!node.is_boolean()) failType(origin, field.key, "a boolean", node);
+      if (!node.is_boolean()) failType(origin, key, "a boolean", node);
       return node.as_boolean()->get();
     case toml::node_type::string:
-      if (!node.is_string()) failType(origin, field.key, "a string", node);
+      if (!node.is_string()) failType(origin, key, "a string", node);
       return node.as_string()->get();
+    case toml::node_type::array:
+      return stringListValue(node, key, origin);
     default:
-      throw std::logic_error("ConfigLoader: unexpected default type for " + field.key);
+      throw std::logic_error("ConfigLoader: unexpected default type for " + key);
   }
+}
+
+/// `model.head` and `model.head[0].units` -> the model.head array; else nullptr.
+const ArrayField* arrayOf(const std::string& key) {
+  for (const ArrayField& array : schema().arrays()) {
+    const std::size_t n = array.key.size();
+    if (key.compare(0, n, array.key) == 0 && (key.size() == n || key[n] == '[' || key[n] == '.')) {
+      return &array;
+    }
+  }
+  return nullptr;
 }
 
 /// Validates one value for `key` and returns it in canonical JSON form.
 json validateValue(const std::string& key, const toml::node& node, const Origin& origin) {
   const Field* field = schema().find(key);
   if (field == nullptr) failUnknown(origin, key, KeyScope::kSettableKeys);
-  json value = key == kSubsetKey ? subsetValue(node, origin) : typedValue(node, *field, origin);
+  json value =
+      key == kSubsetKey ? subsetValue(node, origin) : typedValue(node, field->type, key, origin);
   if (const std::string why = field->check(value); !why.empty()) fail(origin, key, why);
+  return value;
+}
+
+/// Validates one key of an array entry; `full_key` ("model.head[1].units") names it.
+json validateEntryValue(const Field& field, const std::string& full_key, const toml::node& node,
+                        const Origin& origin) {
+  json value = typedValue(node, field.type, full_key, origin);
+  if (const std::string why = field.check(value); !why.empty()) fail(origin, full_key, why);
   return value;
 }
 
@@ -680,11 +1013,53 @@ class LayerReader {
     if (table == nullptr) failType(Origin::at(source, node.source()), section, "a table", node);
     for (const auto& [key, value] : inFileOrder(*table)) {
       const std::string full = section + "." + std::string(key->str());
+      if (const ArrayField* array = schema().findArray(full)) {
+        layers_.settings.push_back(readArray(*array, *value, source));
+        continue;
+      }
       if (schema().find(full) == nullptr)
         failUnknown(Origin::at(source, key->source()), full, KeyScope::kSectionKeys);
       const Origin origin = Origin::at(source, value->source());
       layers_.settings.push_back({full, validateValue(full, *value, origin), origin});
     }
+  }
+
+  /// `[[model.head]]` tables (or `head = [{...}, ...]`) -> one setting holding the whole
+  /// array, every entry complete with defaults, so it replaces an included array as a whole.
+  static Setting readArray(const ArrayField& array, const toml::node& node,
+                           const std::string& source) {
+    const Origin origin = Origin::at(source, node.source());
+    const toml::array* elements = node.as_array();
+    if (elements == nullptr)
+      failType(origin, array.key, "an array of tables ([[" + array.key + "]])", node);
+    json entries = json::array();
+    std::vector<EntryOrigins> origins;
+    for (std::size_t i = 0; i < elements->size(); ++i) {
+      const toml::node& element = *elements->get(i);
+      const std::string prefix = array.key + "[" + std::to_string(i) + "]";
+      EntryOrigins where{Origin::at(source, element.source()), {}};
+      const toml::table* table = element.as_table();
+      if (table == nullptr) failType(where.entry, prefix, "a table", element);
+      std::vector<std::string> known;
+      for (const Field& field : array.entry) known.push_back(prefix + "." + field.key);
+      json entry = array.entry_defaults;
+      for (const auto& [key, value] : inFileOrder(*table)) {
+        const std::string name(key->str());
+        const std::string full = prefix + "." + name;
+        const Field* field = array.find(name);
+        if (field == nullptr) {
+          failAt(Origin::at(source, key->source()),
+                 "unknown key '" + full + "'" + didYouMean(full, known));
+        }
+        const Origin at = Origin::at(source, value->source());
+        entry[name] = validateEntryValue(*field, full, *value, at);
+        where.keys.emplace(name, at);
+      }
+      entries.push_back(std::move(entry));
+      origins.push_back(std::move(where));
+    }
+    if (array.finish) array.finish(entries, origins);
+    return {array.key, std::move(entries), origin};
   }
 
   struct Leaf {
@@ -722,6 +1097,12 @@ class LayerReader {
 
   Axis readAxis(const Leaf& leaf, const std::string& source) {
     const Origin key_origin = Origin::at(source, leaf.name->source());
+    if (const ArrayField* array = arrayOf(leaf.key)) {
+      failAt(key_origin, "grid key '" + leaf.key + "': grid keys must be scalar keys, and " +
+                             array->key + " is an array of tables; write each [[" + array->key +
+                             "]] variant in its own experiment file (sharing the rest through "
+                             "include)");
+    }
     if (leaf.key.find('.') == std::string::npos || schema().find(leaf.key) == nullptr) {
       failUnknown(key_origin, leaf.key, KeyScope::kSectionKeys, "grid key");
     }
@@ -779,6 +1160,11 @@ Setting parseOverride(const std::string& text) {
   const std::string raw = trim(text.substr(equals + 1));
   const Origin origin = Origin::flag(key);
   if (key.empty()) throw ConfigError("--set " + text + ": expected key=value, the key is empty");
+  if (const ArrayField* array = arrayOf(key)) {
+    fail(origin, key,
+         array->key + " is an array of tables, which --set cannot change; edit the [[" +
+             array->key + "]] tables in the experiment file");
+  }
   if (schema().find(key) == nullptr) failUnknown(origin, key, KeyScope::kSettableKeys);
   toml::table parsed;
   try {
@@ -815,6 +1201,29 @@ void applyModelDefaults(json& config, const std::string& model) {
 /// Scalars as params and run names show them: strings unquoted, numbers as JSON.
 std::string valueText(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+/// With [[train.phases]], train.epochs is the sum of the phases' epochs. A train.epochs set
+/// anywhere (file, include, --set, grid) must equal that sum: the schedule decides the length.
+void resolvePhaseEpochs(json& config, const std::map<std::string, Origin>& origins) {
+  const json& phases = config["train"]["phases"];
+  if (phases.empty()) return;
+  std::int64_t total = 0;
+  for (const json& phase : phases) total += phase["epochs"].get<std::int64_t>();
+  if (total > INT_MAX) {
+    fail(origins.at("train.phases"), "train.phases",
+         "the phases' epochs add up to " + std::to_string(total) + ", more than " +
+             std::to_string(INT_MAX));
+  }
+  const auto epochs = origins.find("train.epochs");
+  if (epochs != origins.end() && config["train"]["epochs"].get<std::int64_t>() != total) {
+    fail(epochs->second, "train.epochs",
+         std::to_string(config["train"]["epochs"].get<std::int64_t>()) +
+             " differs from the sum of the train.phases epochs, " + std::to_string(total) +
+             "; leave train.epochs unset when phases are given, or set it to " +
+             std::to_string(total));
+  }
+  config["train"]["epochs"] = total;
 }
 
 /// Rules that span two keys; reported at whichever of the two the config set (the defaults
@@ -870,6 +1279,7 @@ class Resolver {
     std::map<std::string, Origin> origins;
     for (const Setting& setting : layers_.settings) apply(config, setting, origins);
     for (const Setting* setting : cell) apply(config, *setting, origins);
+    resolvePhaseEpochs(config, origins);
     checkCombinations(config, origins, source_);
     return makeRun(config, cell, index);
   }
@@ -896,11 +1306,24 @@ class Resolver {
     ResolvedRun run;
     for (const Field& field : schema().fields())
       field.assign(run.config, config[pointerTo(field.key)]);
+    for (const ArrayField& array : schema().arrays())
+      array.assign(run.config, config[pointerTo(array.key)]);
     run.resolved_json = config.dump();
     run.config_hash = core::hashHex(run.resolved_json);
     for (const Field& field : schema().fields()) {
       if (field.key.find('.') != std::string::npos) {
         run.params.emplace_back(field.key, valueText(config[pointerTo(field.key)]));
+      }
+    }
+    // Arrays flatten per entry and key: ("model.head[0].units", "128"); a list value
+    // (train.phases[0].trainable) stays JSON: ["layer4","head"].
+    for (const ArrayField& array : schema().arrays()) {
+      const json& entries = config[pointerTo(array.key)];
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        for (const auto& [key, value] : entries[i].items()) {
+          run.params.emplace_back(array.key + "[" + std::to_string(i) + "]." + key,
+                                  valueText(value));
+        }
       }
     }
     std::sort(run.params.begin(), run.params.end());

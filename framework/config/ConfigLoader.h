@@ -16,6 +16,19 @@
 // [grid]. Grid keys are dotted config paths (`"train.lr" = [0.01, 0.001]`, or nested tables
 // `[grid.train] lr = [...]`) whose values are non-empty arrays; the runs are the Cartesian
 // product in the order the keys appear in the file (first key varies slowest).
+//
+// Arrays of tables: `[[model.head]]` (hidden layers of a backbone's head) and
+// `[[train.phases]]` (freeze / fine-tune schedule). The default TOML documents each with a
+// commented example entry, and that entry's keys, types and defaults are the schema of every
+// entry; an unknown key inside one is reported as `model.head[1].unitz` (0-based). Entries
+// are filled with defaults (a phase's empty name becomes "phase<N>", 1-based), so the
+// resolved JSON and the hash hold complete arrays. An array in the including file replaces
+// an included one as a whole (`head = []` removes it). Arrays cannot be changed by --set nor
+// varied by the grid. With phases, train.epochs is the sum of their epochs; a train.epochs
+// set anywhere (file, include, --set, grid) must equal that sum.
+//
+// Paths in values (data.path, data.cache_dir, model.weights) are kept as written: relative
+// ones are relative to the working directory, not to the config file.
 
 #include <string>
 #include <utility>
@@ -34,7 +47,8 @@ struct ResolvedRun {
   /// hashHex(resolved_json): 16 hex digits identifying this configuration.
   std::string config_hash;
   /// All keys flattened as ("train.lr", "0.001") pairs, sorted by key; values as JSON
-  /// scalars without quotes for strings.
+  /// scalars without quotes for strings. Array entries give one pair per key
+  /// ("model.head[0].units", "128"); a list value stays JSON (`["layer4","head"]`).
   std::vector<std::pair<std::string, std::string>> params;
   /// The (key, value) pairs this run takes from the grid, in grid order.
   std::vector<std::pair<std::string, std::string>> grid_values;

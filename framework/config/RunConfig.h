@@ -29,14 +29,33 @@ struct DataConfig {
   std::int64_t split_seed = 1234;
 };
 
+/// One hidden layer of a transfer-learning head (`[[model.head]]`), applied in this order:
+/// linear(units) -> batch-norm -> activation -> Gaussian noise -> dropout.
+struct HeadLayerConfig {
+  int units = 128;
+  std::string activation = "relu";  ///< "relu" | "elu" | "gelu" | "none"
+  bool batch_norm = false;
+  double gaussian_noise = 0.0;  ///< std of additive noise in training (Keras GaussianNoise)
+  double dropout = 0.0;         ///< probability in [0, 1)
+};
+
 /// `[model]`: which network and its options. Per-model defaults (see ConfigLoader) fill
 /// batch_norm and the dropout rates when the config does not set them.
 struct ModelConfig {
-  std::string name = "simple_cnn";  ///< "simple_cnn" | "vggnet" | "elu_cnn"
+  /// From scratch: "simple_cnn" | "vggnet" | "elu_cnn". ImageNet backbones: "vgg16" |
+  /// "vgg16_bn" | "vgg19" | "vgg19_bn" | "resnet18" | "resnet50" | "mobilenet_v2" | "xception".
+  std::string name = "simple_cnn";
   int num_classes = 7;
   bool batch_norm = false;
   double conv_dropout = 0.25;  ///< dropout after conv blocks, probability in [0, 1)
   double fc_dropout = 0.5;     ///< dropout between dense layers, probability in [0, 1)
+  // ImageNet backbones only:
+  std::string weights;          ///< .pth / .safetensors file; "" = random initialisation
+  bool strict_weights = false;  ///< true: every backbone key must match the file
+  int input_size = 0;           ///< resize on the device to this many pixels; 0 = image_size
+  std::string input_channels = "replicate";  ///< "replicate" | "sum_conv1"
+  /// Hidden layers after global average pooling, before the classifier (`[[model.head]]`).
+  std::vector<HeadLayerConfig> head;
 };
 
 /// `[augment]`: training-only augmentation, run as batched tensor ops on the device.
@@ -50,6 +69,21 @@ struct BalanceConfig {
   /// "none" | "class_weights" (inverse-frequency loss weights n / (k * n_c), scikit-learn's
   /// "balanced").
   std::string method = "none";
+};
+
+/// One phase of a freeze / fine-tune schedule (`[[train.phases]]`).
+struct PhaseConfig {
+  std::string name;  ///< default "phase<N>" (1-based)
+  int epochs = 1;
+  /// What trains: "all", "head", or backbone block names / prefixes ("layer4",
+  /// "features.24"), "layer3+" meaning that block and every later one. The head always
+  /// trains unless the list is exactly ["none"].
+  std::vector<std::string> trainable = {"all"};
+  std::string optimizer;   ///< "" = train.optimizer
+  double lr = 0.0;         ///< 0 = train.lr x lr_mult
+  double lr_mult = 1.0;    ///< multiplies train.lr when lr is 0
+  double layer_decay = 1.0;  ///< layer-wise lr decay per block below the top, (0, 1]
+  bool train_frozen_bn = false;  ///< false: frozen BatchNorm layers stay in eval mode
 };
 
 /// `[train]`: the optimisation recipe.
@@ -73,6 +107,9 @@ struct TrainConfig {
   std::int64_t seed = 0;
   std::string device = "auto";  ///< "auto" | "cpu" | "cuda" | "cuda:N"
   int threads = 0;              ///< CPU intra-op threads; 0 = every hardware thread
+  /// Freeze / fine-tune schedule (`[[train.phases]]`); empty = one phase "train" of
+  /// `epochs` epochs training every parameter. When given, `epochs` is their sum.
+  std::vector<PhaseConfig> phases;
 };
 
 /// `[eval]`: evaluation on PublicTest (validation) and PrivateTest (test).

@@ -123,7 +123,8 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
                                   config.model.num_classes, dataset.class_names.size()));
   }
   torch::manual_seed(static_cast<std::uint64_t>(config.train.seed));
-  auto model = models::makeModel(config.model, dataset.image_size);
+  auto model =
+      models::makeModel(config.model, dataset.image_size, {device_data.mean(), device_data.std()});
   log::info("run {} {}: {} ({} parameters) on {}, {} train / {} val / {} test images", record.id,
             record.name, config.model.name, models::parameterCount(*model), device.str(),
             device_data.count(data::Split::Train), device_data.count(data::Split::Val),
@@ -143,12 +144,16 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   record.opencv_version = data::opencvVersion();
   record.device = device.str();
   record.dataset_key = dataset.key;
+  if (models::isImageNetBackbone(config.model.name))
+    record.pretrained = config.model.weights.empty() ? 0 : 1;
   record.started_at = core::utcNowIso8601();
   store.markRunning(record);
 
-  trainer.fit([&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
-    store.recordEpoch(record.id, epoch, summary);
-  });
+  trainer.fit(
+      [&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
+        store.recordEpoch(record.id, epoch, summary);
+      },
+      [&](const tracking::PhaseRecord& phase) { store.recordPhase(record.id, phase); });
 
   // Protocol: the checkpoint was chosen on PublicTest; PrivateTest is evaluated once, here.
   trainer.loadBestCheckpoint();

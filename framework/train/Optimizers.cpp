@@ -9,30 +9,53 @@
 #include "framework/core/Errors.h"
 
 namespace ferlab::train {
+namespace {
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const config::TrainConfig& config,
-                                                       std::vector<torch::Tensor> parameters) {
-  using namespace torch::optim;
-  if (config.optimizer == "sgd") {
-    return std::make_unique<SGD>(std::move(parameters), SGDOptions(config.lr)
-                                                            .momentum(config.momentum)
-                                                            .nesterov(config.nesterov)
-                                                            .weight_decay(config.weight_decay));
+// One LibTorch parameter group per FERLab group, each with a copy of `defaults` at its lr.
+template <typename Options>
+std::vector<torch::optim::OptimizerParamGroup> paramGroups(
+    const std::vector<ParameterGroup>& groups, const Options& defaults) {
+  std::vector<torch::optim::OptimizerParamGroup> result;
+  for (const auto& group : groups) {
+    auto options = std::make_unique<Options>(defaults);
+    options->lr(group.lr);
+    result.emplace_back(group.parameters, std::move(options));
   }
-  if (config.optimizer == "adam") {
-    return std::make_unique<Adam>(std::move(parameters),
-                                  AdamOptions(config.lr).weight_decay(config.weight_decay));
-  }
-  if (config.optimizer == "adamw") {
-    return std::make_unique<AdamW>(std::move(parameters),
-                                   AdamWOptions(config.lr).weight_decay(config.weight_decay));
-  }
-  throw ConfigError(
-      fmt::format("train.optimizer: unknown optimiser '{}' (sgd, adam, adamw)", config.optimizer));
+  return result;
 }
 
-void setLearningRate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+template <typename Optimizer, typename Options>
+std::unique_ptr<torch::optim::Optimizer> build(const std::vector<ParameterGroup>& groups,
+                                               const Options& defaults) {
+  return std::make_unique<Optimizer>(paramGroups(groups, defaults), defaults);
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const std::string& name,
+                                                       const config::TrainConfig& config,
+                                                       const std::vector<ParameterGroup>& groups) {
+  using namespace torch::optim;
+  if (name == "sgd") {
+    return build<SGD>(groups, SGDOptions(config.lr)
+                                  .momentum(config.momentum)
+                                  .nesterov(config.nesterov)
+                                  .weight_decay(config.weight_decay));
+  }
+  if (name == "adam") {
+    return build<Adam>(groups, AdamOptions(config.lr).weight_decay(config.weight_decay));
+  }
+  if (name == "adamw") {
+    return build<AdamW>(groups, AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  }
+  throw ConfigError(
+      fmt::format("train.optimizer: unknown optimiser '{}' (sgd, adam, adamw)", name));
+}
+
+void setLearningRates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {
+  auto& groups = optimizer.param_groups();
+  for (std::size_t i = 0; i < groups.size() && i < lrs.size(); ++i)
+    groups[i].options().set_lr(lrs[i]);
 }
 
 }  // namespace ferlab::train

@@ -1,22 +1,27 @@
 #pragma once
-// Builds the optimiser named by `train.optimizer` over the given parameters (LibTorch's
-// torch::optim implementations of SGD (momentum, Nesterov), Adam (Kingma & Ba 2015) and
-// AdamW (Loshchilov & Hutter 2019, decoupled weight decay)).
+// Builds the optimiser of a training phase (LibTorch's torch::optim implementations of SGD
+// with momentum / Nesterov, Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019,
+// decoupled weight decay)), one parameter group per learning rate.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/optim/optimizer.h>
 
 #include "framework/config/RunConfig.h"
+#include "framework/train/Phases.h"
 
 namespace ferlab::train {
 
-/// Throws ConfigError for an unknown optimiser name.
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const config::TrainConfig& config,
-                                                       std::vector<torch::Tensor> parameters);
+/// `name` is "sgd" | "adam" | "adamw"; momentum, nesterov and weight decay come from
+/// `config`, each group's learning rate from the group. Throws ConfigError for an unknown
+/// name.
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const std::string& name,
+                                                       const config::TrainConfig& config,
+                                                       const std::vector<ParameterGroup>& groups);
 
-/// Sets the learning rate of every parameter group.
-void setLearningRate(torch::optim::Optimizer& optimizer, double lr);
+/// Sets group i's learning rate to lrs[i].
+void setLearningRates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs);
 
 }  // namespace ferlab::train

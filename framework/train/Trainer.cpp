@@ -75,7 +75,8 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
       schedule_(config.train) {
   fs::create_directories(run_dir_);
   model_->to(data_.device());
-  optimizer_ = makeOptimizer(config_.train, model_->parameters());
+  phases_ = planPhases(config_.train);
+  activatePhase(phases_.front());
   if (config_.balance.method == "class_weights") {
     class_weights_ = balancedClassWeights(data_.trainClassCounts()).to(data_.device());
   }
@@ -91,6 +92,27 @@ std::string Trainer::lastCheckpointPath() const {
   return (fs::path(run_dir_) / "last.pt").string();
 }
 
+void Trainer::activatePhase(const PhasePlan& phase) {
+  auto setup = setUpPhase(*model_, phase, config_.train);
+  optimizer_ = makeOptimizer(setup.optimizer, config_.train, setup.groups);
+  group_base_lrs_.clear();
+  for (const auto& group : setup.groups) group_base_lrs_.push_back(group.lr);
+  phase_base_lr_ = setup.base_lr;
+  trainable_params_ = setup.trainable_params;
+  total_params_ = setup.total_params;
+  frozen_batch_norms_ = std::move(setup.frozen_batch_norms);
+  active_phase_ = phase.index;
+  if (phases_.size() > 1) {
+    log::info(
+        "phase {} '{}' (epochs {}-{}): {} of {} parameters trainable, {} {} at lr {:.3g}, {} "
+        "frozen BatchNorm layers in eval mode",
+        phase.index + 1, phase.name, phase.first_epoch, phase.last_epoch, trainable_params_,
+        total_params_,
+        setup.groups.size() == 1 ? "1 group" : fmt::format("{} groups", setup.groups.size()),
+        setup.optimizer, phase_base_lr_, frozen_batch_norms_.size());
+  }
+}
+
 torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const {
   namespace F = torch::nn::functional;
   auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.train.label_smoothing);
@@ -100,6 +122,9 @@ torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor&
 
 Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   model_->train();
+  // Frozen BatchNorm layers keep their running statistics (and use them) unless the phase
+  // says otherwise.
+  for (const auto& batch_norm : frozen_batch_norms_) batch_norm->eval();
   const auto& train_indices = data_.indices(data::Split::Train);
   const auto n = train_indices.size(0);
   const auto batch_size = static_cast<std::int64_t>(config_.train.batch_size);
@@ -232,7 +257,7 @@ void Trainer::updateSummary(const tracking::EpochRecord& record, bool is_best) {
       throughput_epochs_ > 0 ? throughput_sum_ / throughput_epochs_ : first_epoch_throughput_;
 }
 
-void Trainer::fit(const EpochCallback& on_epoch) {
+void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) {
   const auto& train = config_.train;
   if (completed_epochs_ > 0 && train.early_stopping > 0 &&
       completed_epochs_ - summary_.best_epoch >= train.early_stopping) {
@@ -241,13 +266,24 @@ void Trainer::fit(const EpochCallback& on_epoch) {
   for (int epoch = completed_epochs_ + 1; epoch <= train.epochs; ++epoch) {
     const core::Stopwatch stopwatch;
     torch::manual_seed(epochSeed(train.seed, epoch));
-    const double lr = schedule_.lrForEpoch(epoch);
-    setLearningRate(*optimizer_, lr);
+    const auto& phase = phaseForEpoch(phases_, epoch);
+    if (phase.index != active_phase_) activatePhase(phase);
+    if (epoch == phase.first_epoch && on_phase) {
+      on_phase({phase.index, phase.name, phase.first_epoch,
+                phase.last_epoch - phase.first_epoch + 1, trainable_params_, total_params_});
+    }
+    // The schedule runs over the whole run; each group keeps its ratio to the phase's lr.
+    const double factor = schedule_.lrForEpoch(epoch) / train.lr;
+    std::vector<double> lrs;
+    for (const double base : group_base_lrs_) lrs.push_back(base * factor);
+    setLearningRates(*optimizer_, lrs);
+    const double lr = phase_base_lr_ * factor;
 
     const auto stats = trainEpoch(epoch);
     const auto validation = evaluate(data::Split::Val);
     tracking::EpochRecord record;
     record.epoch = epoch;
+    record.phase = phase.name;
     record.train_loss = stats.loss;
     record.train_accuracy = stats.accuracy;
     record.val_loss = validation.loss;
@@ -321,8 +357,14 @@ int Trainer::resume() {
     archive.read("model", model_archive);
     archive.read("optimizer", optimizer_archive);
     model_->load(model_archive);
-    optimizer_->load(optimizer_archive);
     completed_epochs_ = static_cast<int>(readScalar(archive, "epoch"));
+    // The optimiser state belongs to the phase of the last completed epoch: restore it when
+    // training continues in that phase; a new phase starts with a fresh optimiser.
+    const auto& next =
+        phaseForEpoch(phases_, std::min(completed_epochs_ + 1, config_.train.epochs));
+    const bool same_phase = phaseForEpoch(phases_, completed_epochs_).index == next.index;
+    if (next.index != active_phase_) activatePhase(next);
+    if (same_phase) optimizer_->load(optimizer_archive);
     summary_.best_epoch = static_cast<int>(readScalar(archive, "best_epoch"));
     summary_.best_val_accuracy = readScalar(archive, "best_val_accuracy");
     summary_.best_val_macro_f1 = readScalar(archive, "best_val_macro_f1");

@@ -24,6 +24,7 @@
 #include "framework/train/DeviceDataset.h"
 #include "framework/train/LrSchedule.h"
 #include "framework/train/Metrics.h"
+#include "framework/train/Phases.h"
 
 namespace ferlab::train {
 
@@ -41,6 +42,7 @@ class Trainer {
  public:
   using EpochCallback =
       std::function<void(const tracking::EpochRecord&, const tracking::RunSummary&)>;
+  using PhaseCallback = std::function<void(const tracking::PhaseRecord&)>;
 
   /// `model` is moved to the dataset's device. `run_dir` receives the checkpoints (created
   /// if missing).
@@ -52,9 +54,10 @@ class Trainer {
   /// Throws TrainError for a checkpoint that does not fit the model.
   int resume();
 
-  /// Trains the remaining epochs, calling `on_epoch` after each one (before last.pt is
-  /// written, so a crash in between replays that epoch instead of losing it).
-  void fit(const EpochCallback& on_epoch);
+  /// Trains the remaining epochs, calling `on_phase` when a phase of the freeze / fine-tune
+  /// schedule starts and `on_epoch` after each epoch (before last.pt is written, so a crash
+  /// in between replays that epoch instead of losing it).
+  void fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase = {});
 
   /// Loads best.pt into the model. Throws TrainError when there is none.
   void loadBestCheckpoint();
@@ -70,6 +73,7 @@ class Trainer {
   struct EpochTrainStats {
     double loss = 0.0, accuracy = 0.0, images_per_sec = 0.0;
   };
+  void activatePhase(const PhasePlan& phase);
   EpochTrainStats trainEpoch(int epoch);
   torch::Tensor lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const;
   double monitoredValue(const tracking::EpochRecord& record) const;
@@ -82,7 +86,13 @@ class Trainer {
   models::ClassifierPtr model_;
   const DeviceDataset& data_;
   std::string run_dir_;
+  std::vector<PhasePlan> phases_;
+  int active_phase_ = -1;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<double> group_base_lrs_;  // per optimiser parameter group, before the schedule
+  double phase_base_lr_ = 0.0;
+  std::int64_t trainable_params_ = 0, total_params_ = 0;
+  std::vector<std::shared_ptr<torch::nn::Module>> frozen_batch_norms_;
   LrSchedule schedule_;
   torch::Tensor class_weights_;  // float32 [k] on the device, or undefined
   tracking::RunSummary summary_;

@@ -70,6 +70,25 @@ void writeFile(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
+void expectSameLayer(const HeadLayerConfig& a, const HeadLayerConfig& b) {
+  EXPECT_EQ(a.units, b.units);
+  EXPECT_EQ(a.activation, b.activation);
+  EXPECT_EQ(a.batch_norm, b.batch_norm);
+  EXPECT_EQ(a.gaussian_noise, b.gaussian_noise);
+  EXPECT_EQ(a.dropout, b.dropout);
+}
+
+void expectSamePhase(const PhaseConfig& a, const PhaseConfig& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.epochs, b.epochs);
+  EXPECT_EQ(a.trainable, b.trainable);
+  EXPECT_EQ(a.optimizer, b.optimizer);
+  EXPECT_EQ(a.lr, b.lr);
+  EXPECT_EQ(a.lr_mult, b.lr_mult);
+  EXPECT_EQ(a.layer_decay, b.layer_decay);
+  EXPECT_EQ(a.train_frozen_bn, b.train_frozen_bn);
+}
+
 void expectSameConfig(const RunConfig& a, const RunConfig& b) {
   EXPECT_EQ(a.experiment, b.experiment);
   EXPECT_EQ(a.description, b.description);
@@ -87,6 +106,13 @@ void expectSameConfig(const RunConfig& a, const RunConfig& b) {
   EXPECT_EQ(a.model.batch_norm, b.model.batch_norm);
   EXPECT_EQ(a.model.conv_dropout, b.model.conv_dropout);
   EXPECT_EQ(a.model.fc_dropout, b.model.fc_dropout);
+  EXPECT_EQ(a.model.weights, b.model.weights);
+  EXPECT_EQ(a.model.strict_weights, b.model.strict_weights);
+  EXPECT_EQ(a.model.input_size, b.model.input_size);
+  EXPECT_EQ(a.model.input_channels, b.model.input_channels);
+  ASSERT_EQ(a.model.head.size(), b.model.head.size());
+  for (std::size_t i = 0; i < a.model.head.size(); ++i)
+    expectSameLayer(a.model.head[i], b.model.head[i]);
   EXPECT_EQ(a.augment.hflip, b.augment.hflip);
   EXPECT_EQ(a.augment.crop_padding, b.augment.crop_padding);
   EXPECT_EQ(a.balance.method, b.balance.method);
@@ -109,6 +135,9 @@ void expectSameConfig(const RunConfig& a, const RunConfig& b) {
   EXPECT_EQ(a.train.seed, b.train.seed);
   EXPECT_EQ(a.train.device, b.train.device);
   EXPECT_EQ(a.train.threads, b.train.threads);
+  ASSERT_EQ(a.train.phases.size(), b.train.phases.size());
+  for (std::size_t i = 0; i < a.train.phases.size(); ++i)
+    expectSamePhase(a.train.phases[i], b.train.phases[i]);
   EXPECT_EQ(a.eval.batch_size, b.eval.batch_size);
   EXPECT_EQ(a.eval.tta, b.eval.tta);
 }
@@ -138,7 +167,7 @@ TEST(ConfigDefaults, DefaultTomlMatchesRunConfigAndResolvesLikeAnEmptyFile) {
 
 TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
   const ResolvedRun run = single("");
-  EXPECT_EQ(run.params.size(), 37u);
+  EXPECT_EQ(run.params.size(), 41u);  // the arrays are empty: no params of theirs
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(run.params.front(),
             std::make_pair(std::string("augment.crop_padding"), std::string("0")));
@@ -293,6 +322,398 @@ TEST(ConfigModelDefaults, FollowTheFinalModelName) {
   EXPECT_EQ(grid.runs[0].config.model.fc_dropout, 0.5);
   EXPECT_TRUE(grid.runs[1].config.model.batch_norm);
   EXPECT_EQ(grid.runs[1].config.model.fc_dropout, 0.2);
+}
+
+// --- ImageNet backbones: names and scalar keys ----------------------------------------------
+
+TEST(ConfigBackbone, NamesAcceptedWithTheirDefaults) {
+  for (const std::string name : {"vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18", "resnet50",
+                                 "mobilenet_v2", "xception"}) {
+    const ModelConfig model = single("[model]\nname = \"" + name + "\"").config.model;
+    EXPECT_EQ(model.name, name);
+    EXPECT_FALSE(model.batch_norm) << name;
+    EXPECT_EQ(model.conv_dropout, 0.0) << name;
+    EXPECT_EQ(model.fc_dropout, 0.0) << name;
+  }
+  EXPECT_EQ(single("", {"model.name=resnet50"}).config.model.name, "resnet50");
+}
+
+TEST(ConfigBackbone, ScalarDefaultsAndValues) {
+  const ModelConfig defaults = single("").config.model;
+  EXPECT_EQ(defaults.weights, "");
+  EXPECT_FALSE(defaults.strict_weights);
+  EXPECT_EQ(defaults.input_size, 0);
+  EXPECT_EQ(defaults.input_channels, "replicate");
+  EXPECT_TRUE(defaults.head.empty());
+  EXPECT_TRUE(single("").config.train.phases.empty());
+
+  const ResolvedRun run = single(R"(
+[model]
+name = "resnet18"
+weights = "weights/resnet18.pth"
+strict_weights = true
+input_size = 96
+input_channels = "sum_conv1"
+)");
+  EXPECT_EQ(run.config.model.weights, "weights/resnet18.pth");  // kept as written
+  EXPECT_TRUE(run.config.model.strict_weights);
+  EXPECT_EQ(run.config.model.input_size, 96);
+  EXPECT_EQ(run.config.model.input_channels, "sum_conv1");
+  EXPECT_EQ(paramOf(run, "model.weights"), "weights/resnet18.pth");
+  EXPECT_EQ(paramOf(run, "model.input_size"), "96");
+}
+
+// --- [[model.head]] ------------------------------------------------------------------------
+
+const char* kHead = R"(
+[model]
+name = "resnet18"
+
+[[model.head]]
+units = 256
+activation = "elu"
+batch_norm = true
+gaussian_noise = 0.1
+dropout = 0.5
+
+[[model.head]]
+dropout = 0.25
+)";
+
+TEST(ConfigHead, TwoLayersParsedInOrderWithDefaults) {
+  const ResolvedRun run = single(kHead);
+  ASSERT_EQ(run.config.model.head.size(), 2u);
+  const HeadLayerConfig& first = run.config.model.head[0];
+  EXPECT_EQ(first.units, 256);
+  EXPECT_EQ(first.activation, "elu");
+  EXPECT_TRUE(first.batch_norm);
+  EXPECT_EQ(first.gaussian_noise, 0.1);
+  EXPECT_EQ(first.dropout, 0.5);
+  HeadLayerConfig second;
+  second.dropout = 0.25;
+  expectSameLayer(run.config.model.head[1], second);
+}
+
+TEST(ConfigHead, EntryDefaultsMatchTheStructs) {
+  // The entry schema comes from the commented blocks of the default TOML.
+  const RunConfig config = single("[[model.head]]\n[[train.phases]]").config;
+  ASSERT_EQ(config.model.head.size(), 1u);
+  expectSameLayer(config.model.head[0], HeadLayerConfig{});
+  ASSERT_EQ(config.train.phases.size(), 1u);
+  PhaseConfig phase;
+  phase.name = "phase1";
+  expectSamePhase(config.train.phases[0], phase);
+  EXPECT_EQ(config.train.epochs, 1);  // the sum of the phases
+}
+
+TEST(ConfigHead, DefaultTomlDocumentsBothArrays) {
+  const std::string text = defaultConfigToml();
+  for (const std::string line :
+       {"# [[model.head]]\n", "# units = 128", "# activation = \"relu\"", "# dropout = 0.0",
+        "# [[train.phases]]\n", "# trainable = [\"all\"]", "# lr_mult = 1.0", "# layer_decay = 1.0",
+        "# train_frozen_bn = false"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
+TEST(ConfigHead, InlineFormHashesTheSame) {
+  const ResolvedRun inline_form = single(R"(
+model.name = "resnet18"
+model.head = [
+  {units = 256, activation = "elu", batch_norm = true, gaussian_noise = 0.1, dropout = 0.5},
+  {dropout = 0.25},
+]
+)");
+  EXPECT_EQ(inline_form.config_hash, single(kHead).config_hash);
+  EXPECT_EQ(single("[model]\nhead = []").config_hash, single("").config_hash);
+}
+
+TEST(ConfigHead, ResolvedJsonHoldsCompleteEntriesAndTheHashCoversThem) {
+  const ResolvedRun run = single(kHead);
+  EXPECT_NE(run.resolved_json.find(
+                R"("head":[{"activation":"elu","batch_norm":true,"dropout":0.5,)"
+                R"("gaussian_noise":0.1,"units":256},{"activation":"relu","batch_norm":false,)"
+                R"("dropout":0.25,"gaussian_noise":0.0,"units":128}])"),
+            std::string::npos)
+      << run.resolved_json;
+  EXPECT_NE(single("").resolved_json.find(R"("head":[])"), std::string::npos);
+  EXPECT_NE(single("").resolved_json.find(R"("phases":[])"), std::string::npos);
+
+  std::string changed = kHead;
+  changed.replace(changed.find("dropout = 0.25"), 14, "dropout = 0.3");
+  EXPECT_NE(single(changed).config_hash, run.config_hash);
+  EXPECT_NE(single(std::string(kHead) + "[[model.head]]\n").config_hash, run.config_hash);
+}
+
+TEST(ConfigHead, ParamsFlattenPerEntry) {
+  const ResolvedRun run = single(kHead);
+  EXPECT_EQ(run.params.size(), 41u + 2 * 5);
+  EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
+  EXPECT_EQ(paramOf(run, "model.head[0].units"), "256");
+  EXPECT_EQ(paramOf(run, "model.head[0].activation"), "elu");
+  EXPECT_EQ(paramOf(run, "model.head[0].batch_norm"), "true");
+  EXPECT_EQ(paramOf(run, "model.head[1].units"), "128");
+  EXPECT_EQ(paramOf(run, "model.head[1].dropout"), "0.25");
+  EXPECT_EQ(paramOf(run, "model.head[1].gaussian_noise"), "0.0");
+}
+
+TEST(ConfigHead, Errors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[[model.head]]\nunits = 64\n[[model.head]]\nunitz = 32",
+       "exp.toml:4:1: unknown key 'model.head[1].unitz' (did you mean 'model.head[1].units'?)"},
+      {"[[model.head]]\nbogus = 1", "exp.toml:2:1: unknown key 'model.head[0].bogus'"},
+      {"[[model.head]]\nactivation = \"tanh\"",
+       "exp.toml:2:14: model.head[0].activation: expected one of relu, elu, gelu, none, got "
+       "'tanh'"},
+      {"[[model.head]]\nactivation = \"gelu\"\n[[model.head]]\nactivation = \"rel\"",
+       "exp.toml:4:14: model.head[1].activation: expected one of relu, elu, gelu, none, got "
+       "'rel' (did you mean 'relu'?)"},
+      {"[[model.head]]\nunits = 0",
+       "exp.toml:2:9: model.head[0].units: expected an integer >= 1, got 0"},
+      {"[[model.head]]\nunits = 1.5",
+       "exp.toml:2:9: model.head[0].units: expected an integer, got float"},
+      {"[[model.head]]\ndropout = 1.0",
+       "exp.toml:2:11: model.head[0].dropout: expected a float in [0, 1), got 1"},
+      {"[[model.head]]\ngaussian_noise = -0.1",
+       "exp.toml:2:18: model.head[0].gaussian_noise: expected a float >= 0, got -0.1"},
+      {"[[model.head]]\nbatch_norm = 1",
+       "exp.toml:2:14: model.head[0].batch_norm: expected a boolean, got integer"},
+      {"[model.head]\nunits = 64",
+       "exp.toml:1:1: model.head: expected an array of tables ([[model.head]]), got table"},
+      {"[model]\nhead = 3",
+       "exp.toml:2:8: model.head: expected an array of tables ([[model.head]]), got integer"},
+      {"[model]\nhead = [{units = 8}, 3]",
+       "exp.toml:2:22: model.head[1]: expected a table, got integer"},
+      {"[[model.heads]]\nunits = 1",
+       "exp.toml:1:9: unknown key 'model.heads' (did you mean 'model.head'?)"},
+  };
+  for (const auto& [text, message] : cases) EXPECT_EQ(parseError(text), message) << text;
+}
+
+// --- [[train.phases]] ----------------------------------------------------------------------
+
+const std::string kPhases = R"(
+[train]
+lr = 0.01
+
+[[train.phases]]
+name = "head"
+epochs = 3
+trainable = "head"
+optimizer = "adam"
+lr = 0.001
+
+[[train.phases]]
+epochs = 5
+trainable = ["layer4", "layer3+", "features.24", "head"]
+lr_mult = 0.1
+layer_decay = 0.8
+train_frozen_bn = true
+)";
+
+/// kPhases with `train.epochs = epochs` on line 4.
+std::string phasesWithEpochs(int epochs) {
+  std::string text = kPhases;
+  return text.insert(text.find("lr = 0.01\n") + 10, "epochs = " + std::to_string(epochs) + "\n");
+}
+
+TEST(ConfigPhases, ParsedWithInheritanceKeptAsDefaults) {
+  const TrainConfig train = single(kPhases).config.train;
+  ASSERT_EQ(train.phases.size(), 2u);
+  const PhaseConfig& head = train.phases[0];
+  EXPECT_EQ(head.name, "head");
+  EXPECT_EQ(head.epochs, 3);
+  EXPECT_EQ(head.trainable, std::vector<std::string>{"head"});  // a string is a list of one
+  EXPECT_EQ(head.optimizer, "adam");
+  EXPECT_EQ(head.lr, 0.001);
+  EXPECT_EQ(head.lr_mult, 1.0);
+  EXPECT_EQ(head.layer_decay, 1.0);
+  EXPECT_FALSE(head.train_frozen_bn);
+
+  const PhaseConfig& fine = train.phases[1];
+  EXPECT_EQ(fine.name, "phase2");  // default name, counted from 1
+  EXPECT_EQ(fine.epochs, 5);
+  EXPECT_EQ(fine.trainable, (std::vector<std::string>{"layer4", "layer3+", "features.24", "head"}));
+  EXPECT_EQ(fine.optimizer, "");  // inherits train.optimizer: resolved later, not here
+  EXPECT_EQ(fine.lr, 0.0);        // inherits train.lr x lr_mult
+  EXPECT_EQ(fine.lr_mult, 0.1);
+  EXPECT_EQ(fine.layer_decay, 0.8);
+  EXPECT_TRUE(fine.train_frozen_bn);
+  EXPECT_EQ(train.lr, 0.01);
+}
+
+TEST(ConfigPhases, EpochsAreTheSum) {
+  EXPECT_EQ(single(kPhases).config.train.epochs, 8);
+  EXPECT_EQ(paramOf(single(kPhases), "train.epochs"), "8");
+  // An explicit train.epochs equal to the sum is accepted, from the file or --set.
+  EXPECT_EQ(single(phasesWithEpochs(8)).config.train.epochs, 8);
+  EXPECT_EQ(single(kPhases, {"train.epochs=8"}).config.train.epochs, 8);
+  EXPECT_EQ(single(phasesWithEpochs(8)).config_hash, single(kPhases).config_hash);
+  // Without phases, train.epochs is as before.
+  EXPECT_EQ(single("[train]\nepochs = 8\nphases = []").config.train.epochs, 8);
+}
+
+TEST(ConfigPhases, ResolvedJsonAndParams) {
+  const ResolvedRun run = single(kPhases);
+  EXPECT_NE(
+      run.resolved_json.find(
+          R"("phases":[{"epochs":3,"layer_decay":1.0,"lr":0.001,"lr_mult":1.0,)"
+          R"("name":"head","optimizer":"adam","train_frozen_bn":false,"trainable":["head"]},)"),
+      std::string::npos)
+      << run.resolved_json;
+  EXPECT_EQ(run.params.size(), 41u + 2 * 8);
+  EXPECT_EQ(paramOf(run, "train.phases[0].name"), "head");
+  EXPECT_EQ(paramOf(run, "train.phases[0].trainable"), R"(["head"])");
+  EXPECT_EQ(paramOf(run, "train.phases[1].name"), "phase2");
+  EXPECT_EQ(paramOf(run, "train.phases[1].lr_mult"), "0.1");
+  EXPECT_EQ(paramOf(run, "train.phases[1].optimizer"), "");
+  EXPECT_EQ(paramOf(run, "train.phases[1].trainable"),
+            R"(["layer4","layer3+","features.24","head"])");
+  std::string changed = kPhases;
+  changed.replace(changed.find("lr_mult = 0.1"), 13, "lr_mult = 0.2");
+  EXPECT_NE(single(changed).config_hash, run.config_hash);
+}
+
+TEST(ConfigPhases, Errors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[[train.phases]]\nepochs = 0",
+       "exp.toml:2:10: train.phases[0].epochs: expected an integer >= 1, got 0"},
+      {"[[train.phases]]\n[[train.phases]]\nlr_mult = 0",
+       "exp.toml:3:11: train.phases[1].lr_mult: expected a float > 0, got 0"},
+      {"[[train.phases]]\nlr_mult = -1",
+       "exp.toml:2:11: train.phases[0].lr_mult: expected a float > 0, got -1"},
+      {"[[train.phases]]\nlayer_decay = 0",
+       "exp.toml:2:15: train.phases[0].layer_decay: expected a float in (0, 1], got 0"},
+      {"[[train.phases]]\nlayer_decay = 1.5",
+       "exp.toml:2:15: train.phases[0].layer_decay: expected a float in (0, 1], got 1.5"},
+      {"[[train.phases]]\nlr = -0.1",
+       "exp.toml:2:6: train.phases[0].lr: expected a float >= 0, got -0.1"},
+      {"[[train.phases]]\noptimizer = \"rmsprop\"",
+       "exp.toml:2:13: train.phases[0].optimizer: expected one of \"\", sgd, adam, adamw, got "
+       "'rmsprop'"},
+      {"[[train.phases]]\ntrainable = 3",
+       "exp.toml:2:13: train.phases[0].trainable: expected a string or a non-empty array of "
+       "strings, got integer"},
+      {"[[train.phases]]\ntrainable = [\"head\", 4]",
+       "exp.toml:2:22: train.phases[0].trainable[1]: expected a string, got integer"},
+      {"[[train.phases]]\ntrainable = []",
+       "exp.toml:2:13: train.phases[0].trainable: expected a string or a non-empty array of "
+       "strings, got an empty array"},
+      {"[[train.phases]]\ntrainable = \"layer 4\"",
+       "exp.toml:2:13: train.phases[0].trainable: expected all, head, none or a block name or "
+       "prefix with an optional trailing '+' (\"layer3+\"), got 'layer 4'"},
+      {"[[train.phases]]\ntrainable = [\"layer4\", \"head+\"]",
+       "exp.toml:2:13: train.phases[0].trainable: expected all, head, none or a block name or "
+       "prefix with an optional trailing '+' (\"layer3+\"), got 'head+'"},
+      {"[[train.phases]]\ntrainable = \"layer4+:\"",
+       "exp.toml:2:13: train.phases[0].trainable: expected all, head, none or a block name or "
+       "prefix with an optional trailing '+' (\"layer3+\"), got 'layer4+:'"},
+      {"[[train.phases]]\ntrainable = \".layer4\"",
+       "exp.toml:2:13: train.phases[0].trainable: expected all, head, none or a block name or "
+       "prefix with an optional trailing '+' (\"layer3+\"), got '.layer4'"},
+      {"[[train.phases]]\ntrainable = [\"layer4\", \"layer4\"]",
+       "exp.toml:2:13: train.phases[0].trainable: 'layer4' is listed twice"},
+      {"[[train.phases]]\ntrainable = [\"none\", \"head\"]",
+       "exp.toml:2:13: train.phases[0].trainable: 'none' must be the only entry, got "
+       "[\"none\",\"head\"]"},
+      {"[[train.phases]]\nepochs = 2\nepoch = 3",
+       "exp.toml:3:1: unknown key 'train.phases[0].epoch' (did you mean "
+       "'train.phases[0].epochs'?)"},
+      {"[[train.phases]]\nname = \"a\"\n[[train.phases]]\nname = \"a\"",
+       "exp.toml:4:8: train.phases[1].name: duplicate phase name 'a' (also train.phases[0])"},
+      {"[[train.phases]]\nname = \"phase2\"\n[[train.phases]]",
+       "exp.toml:3:1: train.phases[1].name: duplicate phase name 'phase2' (also "
+       "train.phases[0])"},
+      {"[[train.phases]]\nlr = 0.01\nlr_mult = 0.5",
+       "exp.toml:3:11: train.phases[0].lr_mult: lr_mult scales train.lr and applies only when "
+       "lr = 0; set lr or lr_mult, not both"},
+      {"[[train.phases]]\nepochs = 2000000000\n[[train.phases]]\nepochs = 2000000000",
+       "exp.toml:1:1: train.phases: the phases' epochs add up to 4000000000, more than "
+       "2147483647"},
+  };
+  for (const auto& [text, message] : cases) EXPECT_EQ(parseError(text), message) << text;
+  // The edges that are allowed.
+  EXPECT_EQ(single("[[train.phases]]\nlayer_decay = 1").config.train.phases[0].layer_decay, 1.0);
+  EXPECT_EQ(single("[[train.phases]]\ntrainable = \"none\"").config.train.phases[0].trainable,
+            std::vector<std::string>{"none"});
+  EXPECT_EQ(
+      single("[[train.phases]]\ntrainable = \"features.24:\"").config.train.phases[0].trainable,
+      std::vector<std::string>{"features.24:"});  // the seeds' notation for "features.24+"
+  EXPECT_EQ(single("[[train.phases]]\nlr = 0.01\nlr_mult = 1").config.train.phases[0].lr, 0.01);
+}
+
+TEST(ConfigPhases, ConflictingTrainEpochs) {
+  EXPECT_EQ(parseError(phasesWithEpochs(30)),
+            "exp.toml:4:10: train.epochs: 30 differs from the sum of the train.phases epochs, 8; "
+            "leave train.epochs unset when phases are given, or set it to 8");
+  EXPECT_EQ(parseError(kPhases, {"train.epochs=2"}),
+            "--set train.epochs: 2 differs from the sum of the train.phases epochs, 8; leave "
+            "train.epochs unset when phases are given, or set it to 8");
+  EXPECT_EQ(parseError(kPhases + "[grid]\n\"train.epochs\" = [8, 9]\n"),
+            "exp.toml:19:22: train.epochs: 9 differs from the sum of the train.phases epochs, 8; "
+            "leave train.epochs unset when phases are given, or set it to 8");
+}
+
+// --- arrays with includes, --set and the grid ----------------------------------------------
+
+TEST(ConfigArrays, IncludingFileReplacesAnIncludedArray) {
+  const fs::path dir = freshDir("include_arrays");
+  writeFile(dir / "base.toml",
+            "[model]\nname = \"resnet18\"\n[[model.head]]\nunits = 512\n[[model.head]]\n"
+            "units = 256\n[[train.phases]]\nepochs = 2\n[[train.phases]]\nepochs = 3\n");
+  writeFile(dir / "one.toml", "include = [\"base.toml\"]\n[[model.head]]\nunits = 64\n");
+  const RunConfig one = loadExperiment((dir / "one.toml").string()).runs.at(0).config;
+  ASSERT_EQ(one.model.head.size(), 1u);
+  EXPECT_EQ(one.model.head[0].units, 64);
+  EXPECT_EQ(one.train.phases.size(), 2u);  // not set here: the included phases stay
+  EXPECT_EQ(one.train.epochs, 5);
+
+  writeFile(dir / "none.toml",
+            "include = [\"base.toml\"]\n[model]\nhead = []\n[train]\nphases = []\nepochs = 4\n");
+  const RunConfig none = loadExperiment((dir / "none.toml").string()).runs.at(0).config;
+  EXPECT_TRUE(none.model.head.empty());
+  EXPECT_TRUE(none.train.phases.empty());
+  EXPECT_EQ(none.train.epochs, 4);
+
+  // An included train.epochs conflicts with phases like any other.
+  writeFile(dir / "epochs.toml", "[train]\nepochs = 30\n");
+  writeFile(dir / "conflict.toml", "include = [\"epochs.toml\", \"base.toml\"]\n");
+  EXPECT_EQ(errorOf([&] { loadExperiment((dir / "conflict.toml").string()); }),
+            (dir / "epochs.toml").string() +
+                ":2:10: train.epochs: 30 differs from the sum of the train.phases epochs, 5; "
+                "leave train.epochs unset when phases are given, or set it to 5");
+}
+
+TEST(ConfigArrays, ArraysWorkInAGridOverScalars) {
+  const Experiment experiment = parse(std::string(kHead) +
+                                      "[grid]\n\"model.name\" = "
+                                      "[\"resnet18\", \"vgg16_bn\"]\n");
+  ASSERT_EQ(experiment.runs.size(), 2u);
+  for (const ResolvedRun& run : experiment.runs) EXPECT_EQ(run.config.model.head.size(), 2u);
+  EXPECT_NE(experiment.runs[0].config_hash, experiment.runs[1].config_hash);
+}
+
+TEST(ConfigArrays, NotAGridKeyNorASetKey) {
+  const std::string grid_message =
+      "grid keys must be scalar keys, and model.head is an array of tables; write each "
+      "[[model.head]] variant in its own experiment file (sharing the rest through include)";
+  EXPECT_EQ(parseError("[grid]\n\"model.head\" = [[{units = 1}], [{units = 2}]]"),
+            "exp.toml:2:1: grid key 'model.head': " + grid_message);
+  EXPECT_EQ(parseError("[[grid.model.head]]\nunits = 1"),
+            "exp.toml:1:14: grid key 'model.head': " + grid_message);
+  EXPECT_EQ(parseError("[grid]\n\"model.head[0].units\" = [1, 2]"),
+            "exp.toml:2:1: grid key 'model.head[0].units': " + grid_message);
+  EXPECT_EQ(parseError("[grid]\n\"train.phases\" = [[]]"),
+            "exp.toml:2:1: grid key 'train.phases': grid keys must be scalar keys, and "
+            "train.phases is an array of tables; write each [[train.phases]] variant in its "
+            "own experiment file (sharing the rest through include)");
+
+  EXPECT_EQ(parseError("", {"model.head=[{units = 1}]"}),
+            "--set model.head: model.head is an array of tables, which --set cannot change; "
+            "edit the [[model.head]] tables in the experiment file");
+  EXPECT_EQ(parseError("", {"train.phases[0].epochs=3"}),
+            "--set train.phases[0].epochs: train.phases is an array of tables, which --set "
+            "cannot change; edit the [[train.phases]] tables in the experiment file");
 }
 
 // --- includes ------------------------------------------------------------------------------
@@ -611,6 +1032,13 @@ TEST(ConfigErrors, OutOfRange) {
        "exp.toml:2:17: data.test_fraction: expected a float in [0, 1), got -0.1"},
       {"[data]\npath = \"\"", "exp.toml:2:8: data.path: expected a non-empty string"},
       {"[eval]\nbatch_size = 0", "exp.toml:2:14: eval.batch_size: expected an integer >= 1, got 0"},
+      {"[model]\ninput_size = 16",
+       "exp.toml:2:14: model.input_size: expected 0 or an integer >= 32, got 16"},
+      {"[model]\ninput_size = -1",
+       "exp.toml:2:14: model.input_size: expected 0 or an integer >= 32, got -1"},
+      {"[model]\ninput_size = 3000000000",
+       "exp.toml:2:14: model.input_size: expected 0 or an integer in [32, 2147483647], got "
+       "3000000000"},
       {"name = \"a/b\"",
        "exp.toml:1:8: name: expected a non-empty name without '/' or '\\', got 'a/b'"},
   };
@@ -619,6 +1047,8 @@ TEST(ConfigErrors, OutOfRange) {
   EXPECT_EQ(single("[augment]\nhflip = 1").config.augment.hflip, 1.0);
   EXPECT_EQ(single("[train]\ngamma = 1").config.train.gamma, 1.0);
   EXPECT_EQ(single("[data]\nimage_size = 8").config.data.image_size, 8);
+  EXPECT_EQ(single("[model]\ninput_size = 32").config.model.input_size, 32);
+  EXPECT_EQ(single("[model]\ninput_size = 0").config.model.input_size, 0);
 }
 
 TEST(ConfigErrors, BadEnum) {
@@ -632,7 +1062,11 @@ TEST(ConfigErrors, BadEnum) {
        "exp.toml:2:11: train.monitor: expected one of val_accuracy, val_macro_f1, val_loss, got "
        "'val_acc'"},
       {"[model]\nname = \"resnet\"",
-       "exp.toml:2:8: model.name: expected one of simple_cnn, vggnet, elu_cnn, got 'resnet'"},
+       "exp.toml:2:8: model.name: expected one of simple_cnn, vggnet, elu_cnn, vgg16, vgg16_bn, "
+       "vgg19, vgg19_bn, resnet18, resnet50, mobilenet_v2, xception, got 'resnet' (did you mean "
+       "'resnet18'?)"},
+      {"[model]\ninput_channels = \"rgb\"",
+       "exp.toml:2:18: model.input_channels: expected one of replicate, sum_conv1, got 'rgb'"},
       {"[data]\nformat = \"json\"",
        "exp.toml:2:10: data.format: expected one of auto, folder, csv, got 'json'"},
       {"[balance]\nmethod = \"oversample\"",

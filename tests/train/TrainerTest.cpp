@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include <unistd.h>
 
+#include "framework/core/Errors.h"
 #include "framework/models/ModelRegistry.h"
+#include "framework/train/Phases.h"
 
 namespace ferlab::train {
 namespace {
@@ -141,6 +144,157 @@ TEST_F(TrainerTest, EarlyStoppingEndsTheRun) {
   int epochs = 0;
   trainer.fit([&](const tracking::EpochRecord&, const tracking::RunSummary&) { ++epochs; });
   EXPECT_LT(epochs, 30);
+}
+
+// Snapshot of every parameter and buffer whose name starts with `prefix`.
+std::map<std::string, torch::Tensor> snapshot(const models::ClassifierPtr& model,
+                                              const std::string& prefix) {
+  std::map<std::string, torch::Tensor> values;
+  for (const auto& item : model->named_parameters()) {
+    if (item.key().rfind(prefix, 0) == 0) values[item.key()] = item.value().detach().clone();
+  }
+  for (const auto& item : model->named_buffers()) {
+    if (item.key().rfind(prefix, 0) == 0) values[item.key()] = item.value().detach().clone();
+  }
+  return values;
+}
+
+bool unchanged(const models::ClassifierPtr& model,
+               const std::map<std::string, torch::Tensor>& before) {
+  const auto after = snapshot(model, "");
+  for (const auto& [name, value] : before) {
+    if (!torch::equal(after.at(name), value)) return false;
+  }
+  return true;
+}
+
+config::RunConfig twoPhaseRun() {
+  auto config = smallRun(2);
+  config.model.batch_norm = true;  // BatchNorm in the frozen part must keep its statistics
+  config::PhaseConfig head, all;
+  head.name = "head";
+  head.trainable = {"head"};
+  all.name = "all";
+  all.trainable = {"all"};
+  all.lr_mult = 0.1;
+  config.train.phases = {head, all};
+  return config;
+}
+
+// Phase 1 trains only the classifier: the features (weights and BatchNorm running
+// statistics) stay bit-identical; phase 2 unfreezes them and they change.
+TEST_F(TrainerTest, FreezingFreezesAndUnfreezingTrains) {
+  const auto config = twoPhaseRun();
+  torch::manual_seed(3);
+  auto model = models::makeModel(config.model, 24);
+  const auto features_before = snapshot(model, "features.");
+  const auto classifier_before = snapshot(model, "classifier.");
+  Trainer trainer(config, model, data_, (root_ / "phases").string());
+  std::vector<tracking::PhaseRecord> phases;
+  std::vector<std::string> epoch_phases;
+  bool features_frozen_after_head_phase = false, classifier_trained = false;
+  trainer.fit(
+      [&](const tracking::EpochRecord& record, const tracking::RunSummary&) {
+        epoch_phases.push_back(record.phase);
+        if (record.epoch == 1) {
+          features_frozen_after_head_phase = unchanged(model, features_before);
+          classifier_trained = !unchanged(model, classifier_before);
+        }
+      },
+      [&](const tracking::PhaseRecord& phase) { phases.push_back(phase); });
+  EXPECT_TRUE(features_frozen_after_head_phase);
+  EXPECT_TRUE(classifier_trained);
+  EXPECT_FALSE(unchanged(model, features_before));  // phase 2 trained them
+  EXPECT_EQ(epoch_phases, (std::vector<std::string>{"head", "all"}));
+
+  ASSERT_EQ(phases.size(), 2u);
+  EXPECT_EQ(phases[0].name, "head");
+  EXPECT_EQ(phases[0].first_epoch, 1);
+  EXPECT_EQ(phases[1].first_epoch, 2);
+  std::int64_t classifier_params = 0;
+  for (const auto& item : model->named_parameters()) {
+    if (model->isHeadParameter(item.key())) classifier_params += item.value().numel();
+  }
+  EXPECT_EQ(phases[0].trainable_params, classifier_params);
+  EXPECT_EQ(phases[0].total_params, models::parameterCount(*model));
+  EXPECT_EQ(phases[1].trainable_params, phases[1].total_params);
+}
+
+// A run resumed at a phase boundary starts the new phase (fresh optimiser) and ends where the
+// uninterrupted run ends; resumed inside a phase it restores that phase's optimiser.
+TEST_F(TrainerTest, ResumeAcrossPhasesMatchesUninterruptedRun) {
+  auto config = twoPhaseRun();
+  config.train.phases[1].epochs = 2;
+  config.train.epochs = 3;
+  const auto run = [&](const std::string& dir, int epochs) {
+    auto partial = config;
+    partial.train.epochs = epochs;
+    torch::manual_seed(3);
+    auto model = models::makeModel(partial.model, 24);
+    Trainer trainer(partial, model, data_, (root_ / dir).string());
+    trainer.resume();
+    trainer.fit([](const tracking::EpochRecord&, const tracking::RunSummary&) {});
+    return snapshot(model, "");
+  };
+  const auto straight = run("straight", 3);
+  run("boundary", 1);  // stops at the end of phase "head"
+  const auto from_boundary = run("boundary", 3);
+  run("inside", 2);  // stops inside phase "all"
+  const auto from_inside = run("inside", 3);
+  for (const auto& [name, value] : straight) {
+    EXPECT_TRUE(torch::equal(from_boundary.at(name), value)) << name;
+    EXPECT_TRUE(torch::equal(from_inside.at(name), value)) << name;
+  }
+}
+
+TEST(Phases, PlanPlacesPhasesBackToBack) {
+  config::TrainConfig train;
+  train.epochs = 5;
+  EXPECT_EQ(planPhases(train).size(), 1u);
+  EXPECT_EQ(planPhases(train)[0].last_epoch, 5);
+  config::PhaseConfig first, second;
+  first.epochs = 2;
+  second.epochs = 3;
+  train.phases = {first, second};
+  const auto plans = planPhases(train);
+  EXPECT_EQ(plans[0].name, "phase1");
+  EXPECT_EQ(plans[1].first_epoch, 3);
+  EXPECT_EQ(plans[1].last_epoch, 5);
+  EXPECT_EQ(phaseForEpoch(plans, 2).index, 0);
+  EXPECT_EQ(phaseForEpoch(plans, 3).index, 1);
+}
+
+TEST(Phases, UnknownBlockIsAConfigErrorListingTheBlocks) {
+  config::ModelConfig model_config;
+  auto model = models::makeModel(model_config, 48);
+  PhasePlan plan;
+  plan.config.trainable = {"layer9"};
+  try {
+    setUpPhase(*model, plan, config::TrainConfig{});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("train.phases[0].trainable"), std::string::npos) << message;
+    EXPECT_NE(message.find("layer9"), std::string::npos) << message;
+    EXPECT_NE(message.find("features"), std::string::npos) << message;
+  }
+}
+
+// Layer-wise decay: the head keeps the phase's lr, each block below the top gets another
+// factor of layer_decay.
+TEST(Phases, LayerDecayScalesLearningRatesPerBlock) {
+  config::ModelConfig model_config;
+  auto model = models::makeModel(model_config, 48);
+  PhasePlan plan;
+  plan.config.trainable = {"all"};
+  plan.config.layer_decay = 0.5;
+  config::TrainConfig train;
+  train.lr = 0.1;
+  const auto setup = setUpPhase(*model, plan, train);
+  ASSERT_EQ(setup.groups.size(), 2u);  // classifier (head), features
+  EXPECT_DOUBLE_EQ(setup.groups[0].lr, 0.1);
+  EXPECT_DOUBLE_EQ(setup.groups[1].lr, 0.1 * 0.5 * 0.5);  // "features" is 2 blocks below the top
+  EXPECT_EQ(setup.trainable_params, setup.total_params);
 }
 
 }  // namespace
