@@ -308,12 +308,17 @@ std::string renderRunsTable(const std::vector<ReportRun>& runs) {
 Json learningCurveData(const std::vector<ReportRun>& runs) {
   Json rows = Json::array();
   for (const ReportRun& run : runs) {
+    const std::string* previous_phase = nullptr;
     for (const EpochRecord& epoch : run.epochs) {
+      // The first epoch of every phase after the first: where the schedule unfroze layers.
+      const bool phase_start = previous_phase != nullptr && *previous_phase != epoch.phase;
+      previous_phase = &epoch.phase;
       const auto add = [&](const char* split, double loss, double accuracy) {
         rows.push_back({{"run", run.label},
                         {"run_id", run.row.record.id},
                         {"epoch", epoch.epoch},
                         {"phase", epoch.phase},
+                        {"phase_start", phase_start},
                         {"split", split},
                         {"loss", loss},
                         {"accuracy", accuracy}});
@@ -337,7 +342,7 @@ struct CurveField {
 // One learning-curve chart (Vega-Lite v5). Clicking a legend entry selects that run's lines
 // (shift-click adds runs, double-click resets); the others fade, so one run can be followed
 // through a crowded grid.
-Json learningCurveSpec(const std::string& title, const CurveField& value) {
+Json learningCurveSpec(const std::string& title, const CurveField& value, int max_epoch) {
   Json value_axis = {{"title", value.axis_title}};
   if (!value.axis_format.empty()) value_axis["format"] = value.axis_format;
   const Json run_selection = {{"name", "picked_runs"},
@@ -348,27 +353,45 @@ Json learningCurveSpec(const std::string& title, const CurveField& value) {
                                     {{"field", "epoch"}},
                                     {{"field", "phase"}},
                                     {{"field", value.field}, {"format", value.tooltip_format}}});
+  // Whole epochs only: every epoch up to 20, else integer ticks Vega-Lite spaces itself.
+  Json epoch_axis = {{"tickMinStep", 1}, {"format", "d"}};
+  if (max_epoch <= 20) {
+    Json ticks = Json::array();
+    for (int epoch = 1; epoch <= max_epoch; ++epoch) ticks.push_back(epoch);
+    epoch_axis["values"] = ticks;
+  }
+  const Json x = {{"field", "epoch"}, {"type", "quantitative"}, {"axis", epoch_axis}};
+  // A dashed vertical rule where a freeze / fine-tune phase begins.
+  const Json phase_rules = {
+      {"transform", Json::array({{{"filter", "datum.phase_start && datum.split == 'train'"}}})},
+      {"mark", {{"type", "rule"}, {"strokeDash", Json::array({2, 3})}, {"color", "#888"}}},
+      {"encoding",
+       {{"x", x},
+        {"tooltip",
+         Json::array({{{"field", "run"}}, {{"field", "phase"}, {"title", "phase starts"}}})}}}};
+  const Json curves = {
+      {"mark", {{"type", "line"}, {"point", true}}},
+      {"params", Json::array({run_selection})},
+      {"encoding",
+       {{"x", x},
+        {"y",
+         {{"field", value.field},
+          {"type", "quantitative"},
+          {"scale", {{"zero", false}}},
+          {"axis", value_axis}}},
+        {"color", {{"field", "run"}, {"type", "nominal"}, {"legend", {{"labelLimit", 320}}}}},
+        {"strokeDash",
+         {{"field", "split"},
+          {"type", "nominal"},
+          {"sort", Json::array({"train", "validation"})},
+          {"legend", {{"symbolType", "stroke"}}}}},
+        {"opacity", {{"condition", {{"param", "picked_runs"}, {"value", 1}}}, {"value", 0.12}}},
+        {"tooltip", tooltip}}}};
   return {{"title", title},
           {"width", 520},
           {"height", 300},
           {"data", {{"name", "epochs"}}},
-          {"mark", {{"type", "line"}, {"point", true}}},
-          {"params", Json::array({run_selection})},
-          {"encoding",
-           {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"axis", {{"tickMinStep", 1}, {"format", "d"}}}}},
-            {"y",
-             {{"field", value.field},
-              {"type", "quantitative"},
-              {"scale", {{"zero", false}}},
-              {"axis", value_axis}}},
-            {"color", {{"field", "run"}, {"type", "nominal"}, {"legend", {{"labelLimit", 320}}}}},
-            {"strokeDash",
-             {{"field", "split"},
-              {"type", "nominal"},
-              {"sort", Json::array({"train", "validation"})},
-              {"legend", {{"symbolType", "stroke"}}}}},
-            {"opacity", {{"condition", {{"param", "picked_runs"}, {"value", 1}}}, {"value", 0.12}}},
-            {"tooltip", tooltip}}}};
+          {"layer", Json::array({curves, phase_rules})}};
 }
 
 std::string renderCharts(const std::vector<ReportRun>& runs) {
@@ -382,14 +405,19 @@ std::string renderCharts(const std::vector<ReportRun>& runs) {
   if (!missing.empty()) {
     html += fmt::format("<p class=\"hint\">No epochs recorded: {}</p>\n", missing);
   }
+  int max_epoch = 1;
+  for (const ReportRun& run : runs) {
+    for (const EpochRecord& epoch : run.epochs) max_epoch = std::max(max_epoch, epoch.epoch);
+  }
   const Json specs = {
       {"chart-loss",
-       learningCurveSpec("Loss per epoch", {"loss", "cross-entropy loss", "", ".4f"})},
+       learningCurveSpec("Loss per epoch", {"loss", "cross-entropy loss", "", ".4f"}, max_epoch)},
       {"chart-accuracy",
-       learningCurveSpec("Accuracy per epoch", {"accuracy", "accuracy", ".0%", ".2%"})}};
+       learningCurveSpec("Accuracy per epoch", {"accuracy", "accuracy", ".0%", ".2%"}, max_epoch)}};
   html +=
-      "<p class=\"hint\">Solid: train, dashed: validation (PublicTest). Click a run in the legend "
-      "to highlight it; shift-click adds runs, double-click resets.</p>\n"
+      "<p class=\"hint\">Solid: train, dashed: validation (PublicTest); grey vertical rules mark "
+      "the start of a freeze / fine-tune phase. Click a run in the legend to highlight it; "
+      "shift-click adds runs, double-click resets.</p>\n"
       "<div class=\"charts\"><div id=\"chart-loss\"></div><div id=\"chart-accuracy\"></div>"
       "</div>\n";
   html +=

@@ -129,6 +129,10 @@ const PhasePlan& phaseForEpoch(const std::vector<PhasePlan>& phases, int epoch) 
   return phases.back();
 }
 
+void checkTrainable(const models::ClassifierImpl& model, const PhasePlan& phase) {
+  resolveEntries(model, phase, model.blockNames());
+}
+
 PhaseSetup setUpPhase(models::ClassifierImpl& model, const PhasePlan& phase,
                       const config::TrainConfig& train) {
   const auto blocks = model.blockNames();

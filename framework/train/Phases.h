@@ -52,6 +52,11 @@ struct PhaseSetup {
   std::vector<std::shared_ptr<torch::nn::Module>> frozen_batch_norms;
 };
 
+/// Checks that every `trainable` entry of `phase` names a block or parameter of `model`,
+/// without changing anything, so a misspelt block fails before the first phase trains.
+/// Throws ConfigError (the message lists the model's blocks).
+void checkTrainable(const models::ClassifierImpl& model, const PhasePlan& phase);
+
 /// Sets requires_grad on every parameter of `model` as `phase` says and groups the
 /// trainable ones. Throws ConfigError when a trainable entry names no block or parameter of
 /// the model (the message lists the model's blocks).

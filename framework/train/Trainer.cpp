@@ -76,6 +76,7 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
   fs::create_directories(run_dir_);
   model_->to(data_.device());
   phases_ = planPhases(config_.train);
+  for (const auto& phase : phases_) checkTrainable(*model_, phase);
   activatePhase(phases_.front());
   if (config_.balance.method == "class_weights") {
     class_weights_ = balancedClassWeights(data_.trainClassCounts()).to(data_.device());

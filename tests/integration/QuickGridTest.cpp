@@ -213,6 +213,75 @@ seed = 2
   for (int i = 0; i < 3; ++i) EXPECT_EQ(epochs[static_cast<std::size_t>(i)].epoch, i + 1);
 }
 
+// Transfer learning end to end: a torchvision ResNet-18 weight file (randomly initialised by
+// Debian's torchvision, nothing downloaded), a new head, and a freeze-then-fine-tune schedule
+// whose two phases land in the store, in `ferlab show` and in the report; and the same
+// backbone without weights, which must say loudly that it is not pretrained.
+TEST_F(QuickGridTest, FreezeThenFineTuneRecordsBothPhases) {
+  const auto weights = root_ / "resnet18.pth";
+  const std::string save_weights =
+      "/usr/bin/python3 -c \"import torch, torchvision; torch.manual_seed(0); "
+      "torch.save(torchvision.models.resnet18().state_dict(), '" +
+      weights.string() + "')\"";
+  ASSERT_EQ(std::system(save_weights.c_str()), 0);
+  const auto config = writeConfig("transfer", R"(subset = 0.02
+[model]
+name = "resnet18"
+input_size = 64
+[[model.head]]
+units = 128
+dropout = 0.5
+[[train.phases]]
+name = "head"
+epochs = 1
+trainable = "head"
+[[train.phases]]
+name = "fine_tune"
+epochs = 1
+trainable = "layer4"
+lr_mult = 0.1
+)");
+  const auto db = (root_ / "ferlab.db").string();
+  const auto with_weights = runFerlab("run " + config + " --set model.weights='\"" +
+                                      weights.string() + "\"'" + storeArgs());
+  ASSERT_EQ(with_weights.exit_code, 0) << with_weights.output;
+  EXPECT_NE(with_weights.output.find("loaded 120 tensors into resnet18; skipped from the file (not "
+                                     "part of the backbone): fc.weight, fc.bias"),
+            std::string::npos)
+      << with_weights.output;
+  const auto without_weights = runFerlab("run " + config + storeArgs());
+  ASSERT_EQ(without_weights.exit_code, 0) << without_weights.output;
+  EXPECT_NE(without_weights.output.find("RANDOM initialisation (pretrained = false)"),
+            std::string::npos);
+
+  const tracking::SqliteStore store(db);
+  const auto runs = store.listRuns("transfer");
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.record.status, tracking::RunStatus::Finished) << run.record.error;
+    const auto phases = store.phases(run.record.id);
+    ASSERT_EQ(phases.size(), 2u);
+    EXPECT_EQ(phases[0].name, "head");
+    EXPECT_LT(phases[0].trainable_params, phases[1].trainable_params);
+    EXPECT_LT(phases[1].trainable_params, phases[1].total_params);  // layers 1-3 stay frozen
+    const auto epochs = store.epochs(run.record.id);
+    ASSERT_EQ(epochs.size(), 2u);
+    EXPECT_EQ(epochs[0].phase, "head");
+    EXPECT_EQ(epochs[1].phase, "fine_tune");
+  }
+  EXPECT_EQ(runs[0].record.pretrained + runs[1].record.pretrained, 1);  // one of each
+
+  const auto shown = runFerlab("show " + runs[0].record.id + " --db " + db);
+  EXPECT_NE(shown.output.find("fine_tune"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("TRAINABLE"), std::string::npos) << shown.output;
+  const auto report_path = (root_ / "transfer.html").string();
+  ASSERT_EQ(runFerlab("report --experiment transfer -o " + report_path + " --db " + db).exit_code,
+            0);
+  std::stringstream html;
+  html << std::ifstream(report_path).rdbuf();
+  EXPECT_NE(html.str().find("\"phase_start\":true"), std::string::npos);
+}
+
 TEST_F(QuickGridTest, BadInputGetsOneClearErrorAndTheDocumentedExitCode) {
   const auto bad_key = writeConfig("badkey", "[train]\nlr = 0.1\nepochz = 3\n");
   const auto config_error = runFerlab("run " + bad_key + storeArgs());

@@ -263,17 +263,24 @@ TEST_F(HtmlReportTest, ChartsAreVegaLiteWithLegendToggle) {
   ASSERT_TRUE(specs.contains("chart-accuracy"));
   for (const auto& [id, spec] : specs.items()) {
     EXPECT_EQ(spec["data"]["name"], "epochs") << id;
-    EXPECT_EQ(spec["encoding"]["color"]["field"], "run") << id;
-    EXPECT_EQ(spec["encoding"]["strokeDash"]["field"], "split") << id;
-    EXPECT_TRUE(spec["encoding"]["tooltip"].is_array()) << id;
-    const auto& param = spec["params"][0];
+    ASSERT_EQ(spec["layer"].size(), 2u) << id;
+    const auto& curves = spec["layer"][0];
+    EXPECT_EQ(curves["encoding"]["color"]["field"], "run") << id;
+    EXPECT_EQ(curves["encoding"]["strokeDash"]["field"], "split") << id;
+    EXPECT_TRUE(curves["encoding"]["tooltip"].is_array()) << id;
+    const auto& param = curves["params"][0];
     EXPECT_EQ(param["select"]["type"], "point") << id;
     EXPECT_EQ(param["select"]["fields"][0], "run") << id;
     EXPECT_EQ(param["bind"], "legend") << id;
-    EXPECT_EQ(spec["encoding"]["opacity"]["condition"]["param"], param["name"]) << id;
+    EXPECT_EQ(curves["encoding"]["opacity"]["condition"]["param"], param["name"]) << id;
+    // The second layer marks where freeze / fine-tune phases begin.
+    const auto& rules = spec["layer"][1];
+    EXPECT_EQ(rules["mark"]["type"], "rule") << id;
+    EXPECT_NE(rules["transform"][0]["filter"].get<std::string>().find("phase_start"),
+              std::string::npos);
   }
-  EXPECT_EQ(specs["chart-loss"]["encoding"]["y"]["field"], "loss");
-  EXPECT_EQ(specs["chart-accuracy"]["encoding"]["y"]["field"], "accuracy");
+  EXPECT_EQ(specs["chart-loss"]["layer"][0]["encoding"]["y"]["field"], "loss");
+  EXPECT_EQ(specs["chart-accuracy"]["layer"][0]["encoding"]["y"]["field"], "accuracy");
 }
 
 TEST_F(HtmlReportTest, TableShowsOnlyParamsThatVary) {
