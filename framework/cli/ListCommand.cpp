@@ -32,6 +32,7 @@ json runToJson(const tracking::RunRow& row) {
           {"experiment", record.experiment},
           {"status", tracking::statusName(record.status)},
           {"backbone", record.backbone},
+          {"pretrained", record.pretrained < 0 ? json(nullptr) : json(record.pretrained == 1)},
           {"seed", record.seed},
           {"val_accuracy", valueOrNull(summary.best_val_accuracy)},
           {"val_macro_f1", valueOrNull(summary.best_val_macro_f1)},

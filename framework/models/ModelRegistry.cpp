@@ -99,6 +99,7 @@ ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_siz
   options.image_size = image_size;
   options.input_size = config.input_size;
   options.input_channels = config.input_channels;
+  options.pretrained = !config.weights.empty();
   options.data_mean = input.mean;
   options.data_std = input.std;
   options.head = config.head;

@@ -65,8 +65,8 @@ void TransferModelImpl::collapseFirstConvToGrey() {
 }
 
 torch::Tensor TransferModelImpl::adaptInput(torch::Tensor x) const {
-  // Back to grey in [0, 1], where ImageNet's statistics apply.
-  auto grey = x * options_.data_std + options_.data_mean;
+  // Pretrained weights expect their own statistics: back to grey in [0, 1] first.
+  auto grey = options_.pretrained ? x * options_.data_std + options_.data_mean : x;
   const int size = options_.input_size > 0 ? options_.input_size : options_.image_size;
   if (size != grey.size(-1)) {
     namespace F = torch::nn::functional;
@@ -75,9 +75,11 @@ torch::Tensor TransferModelImpl::adaptInput(torch::Tensor x) const {
                                     .mode(torch::kBilinear)
                                     .align_corners(false));
   }
+  const bool one_channel = options_.input_channels == "sum_conv1";
+  if (!options_.pretrained) return one_channel ? grey : grey.expand({-1, 3, -1, -1});
   const auto& mean = options_.rgb_mean;
   const auto& std = options_.rgb_std;
-  if (options_.input_channels == "sum_conv1") {
+  if (one_channel) {
     // The summed filters see one channel: its statistics are the channel means.
     return (grey - channelMean(mean)) / channelMean(std);
   }

@@ -5,7 +5,8 @@
 // dropout + softmax, or dense layers with batch-norm and Gaussian noise).
 //
 // Input adaptation (`model.input_channels`):
-//   replicate  the grey image three times, then ImageNet mean/std per channel (the seeds')
+//   replicate  the grey image three times, then ImageNet mean/std per channel when pretrained
+//              (the seeds')
 //   sum_conv1  the first convolution's pretrained RGB filters summed into one input channel
 //              (timm's adapt_input_conv), input normalised with the channel means of the
 //              RGB mean/std (0.449, 0.226 for ImageNet)
@@ -41,8 +42,10 @@ struct TransferModelOptions {
   int image_size = 48;  ///< pixels of the grey input
   int input_size = 0;   ///< pixels the backbone sees; 0 = image_size
   std::string input_channels = "replicate";
-  /// The dataset normalisation applied before the model (DeviceDataset), undone here so
-  /// ImageNet's statistics can be applied instead.
+  /// Whether the backbone holds pretrained weights. Only then is the dataset normalisation
+  /// (DeviceDataset) undone and the weights' own statistics (rgb_mean / rgb_std) applied; a
+  /// randomly initialised backbone sees the dataset-normalised image.
+  bool pretrained = false;
   float data_mean = 0.5f, data_std = 0.25f;
   /// Per-channel statistics the backbone's weights were trained with (torchvision's
   /// ImageNet values; timm's Xception uses 0.5 / 0.5).

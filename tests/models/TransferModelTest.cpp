@@ -76,6 +76,7 @@ TEST(TransferModel, SumConv1EqualsReplicatedGreyInput) {
   }
   const auto rgb_filters = backbone->named_parameters()["conv1.weight"].clone();
   TransferModelOptions replicate;
+  replicate.pretrained = true;
   replicate.rgb_mean = {0.5f, 0.5f, 0.5f};
   replicate.rgb_std = {0.25f, 0.25f, 0.25f};
   TransferModelOptions summed = replicate;
