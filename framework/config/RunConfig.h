@@ -79,10 +79,10 @@ struct PhaseConfig {
   /// "features.24"), "layer3+" meaning that block and every later one. The head always
   /// trains unless the list is exactly ["none"].
   std::vector<std::string> trainable = {"all"};
-  std::string optimizer;   ///< "" = train.optimizer
-  double lr = 0.0;         ///< 0 = train.lr x lr_mult
-  double lr_mult = 1.0;    ///< multiplies train.lr when lr is 0
-  double layer_decay = 1.0;  ///< layer-wise lr decay per block below the top, (0, 1]
+  std::string optimizer;         ///< "" = train.optimizer
+  double lr = 0.0;               ///< 0 = train.lr x lr_mult
+  double lr_mult = 1.0;          ///< multiplies train.lr when lr is 0
+  double layer_decay = 1.0;      ///< layer-wise lr decay per block below the top, (0, 1]
   bool train_frozen_bn = false;  ///< false: frozen BatchNorm layers stay in eval mode
 };
 
