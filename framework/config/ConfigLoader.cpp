@@ -79,6 +79,19 @@ input_channels = "replicate"  # grey -> 3 channels: replicate | sum_conv1 (1-cha
 [augment]
 hflip = 0.0           # probability of a horizontal flip, [0, 1]
 crop_padding = 0      # pixels of zero padding before a random crop, >= 0; 0 = off
+affine = 0.0          # probability of a random affine transform, [0, 1]
+rotation = 0.0        # max rotation in degrees, [0, 180]
+translate = 0.0       # max shift as a fraction of the image size per axis, [0, 1)
+scale_min = 1.0       # affine scale drawn from [scale_min, scale_max], > 0
+scale_max = 1.0       # >= scale_min
+shear = 0.0           # max shear in degrees, [0, 180]
+jitter = 0.0          # probability of brightness/contrast jitter, [0, 1]
+brightness = 0.0      # max additive shift as a fraction of 255, [0, 1]
+contrast = 0.0        # max multiplicative deviation around the image mean, [0, 1]
+erase = 0.0           # probability of random erasing (Zhong et al. 2020), [0, 1]
+erase_area_min = 0.02 # min erased area as a fraction of the image, (0, 1)
+erase_area_max = 0.33 # max erased area, [erase_area_min, 1)
+noise_std = 0.0       # std of Gaussian noise on the normalised input, >= 0; 0 = off
 
 [balance]
 method = "none"       # none | class_weights
@@ -471,6 +484,24 @@ std::vector<Rule> rules() {
        bind(&R::model, &ModelConfig::input_channels)},
       {"augment.hflip", probability(), bind(&R::augment, &AugmentConfig::hflip)},
       {"augment.crop_padding", intRange(0), bind(&R::augment, &AugmentConfig::crop_padding)},
+      {"augment.affine", probability(), bind(&R::augment, &AugmentConfig::affine)},
+      {"augment.rotation", floatRange(0, false, 180, false),
+       bind(&R::augment, &AugmentConfig::rotation)},
+      {"augment.translate", rate(), bind(&R::augment, &AugmentConfig::translate)},
+      {"augment.scale_min", floatRange(0, true, inf, false),
+       bind(&R::augment, &AugmentConfig::scale_min)},
+      {"augment.scale_max", floatRange(0, true, inf, false),
+       bind(&R::augment, &AugmentConfig::scale_max)},
+      {"augment.shear", floatRange(0, false, 180, false), bind(&R::augment, &AugmentConfig::shear)},
+      {"augment.jitter", probability(), bind(&R::augment, &AugmentConfig::jitter)},
+      {"augment.brightness", probability(), bind(&R::augment, &AugmentConfig::brightness)},
+      {"augment.contrast", probability(), bind(&R::augment, &AugmentConfig::contrast)},
+      {"augment.erase", probability(), bind(&R::augment, &AugmentConfig::erase)},
+      {"augment.erase_area_min", floatRange(0, true, 1, true),
+       bind(&R::augment, &AugmentConfig::erase_area_min)},
+      {"augment.erase_area_max", floatRange(0, true, 1, true),
+       bind(&R::augment, &AugmentConfig::erase_area_max)},
+      {"augment.noise_std", nonNegative(), bind(&R::augment, &AugmentConfig::noise_std)},
       {"balance.method", oneOf({"none", "class_weights"}),
        bind(&R::balance, &BalanceConfig::method)},
       {"train.epochs", intRange(1), bind(&R::train, &TrainConfig::epochs)},
@@ -1244,6 +1275,18 @@ void checkCombinations(const json& config, const std::map<std::string, Origin>& 
     fail(origin, key,
          "data.val_fraction + data.test_fraction must be below 1, got " + formatNumber(val) +
              " + " + formatNumber(test));
+  }
+  const auto& augment = config["augment"];
+  for (const auto& [low, high] : {std::pair<std::string, std::string>{"scale_min", "scale_max"},
+                                  {"erase_area_min", "erase_area_max"}}) {
+    const double lo = augment[low].get<double>();
+    const double hi = augment[high].get<double>();
+    if (lo > hi) {
+      const auto [key, origin] = originOf("augment." + low, "augment." + high);
+      fail(origin, key,
+           "augment." + low + " must be <= augment." + high + ", got " + formatNumber(lo) + " > " +
+               formatNumber(hi));
+    }
   }
   const auto& train = config["train"];
   if (train["optimizer"] == "sgd" && train["nesterov"].get<bool>() &&

@@ -62,6 +62,24 @@ struct ModelConfig {
 struct AugmentConfig {
   double hflip = 0.0;    ///< probability of a horizontal flip per image, [0, 1]
   int crop_padding = 0;  ///< random crop after zero-padding by this many pixels; 0 = off
+  // Random affine transform (torchvision RandomAffine), applied with probability `affine`.
+  double affine = 0.0;     ///< probability per image, [0, 1]
+  double rotation = 0.0;   ///< max rotation in degrees, angle uniform in [-r, r]; [0, 180]
+  double translate = 0.0;  ///< max shift as a fraction of the image size per axis, [0, 1)
+  double scale_min = 1.0;  ///< scale factor uniform in [scale_min, scale_max], > 0
+  double scale_max = 1.0;  ///< >= scale_min
+  double shear = 0.0;      ///< max x-shear in degrees, uniform in [-s, s]; [0, 180]
+  // Brightness / contrast jitter (torchvision ColorJitter), applied with probability `jitter`.
+  double jitter = 0.0;      ///< probability per image, [0, 1]
+  double brightness = 0.0;  ///< max additive shift as a fraction of 255, [0, 1]
+  double contrast = 0.0;    ///< max multiplicative deviation around the image mean, [0, 1]
+  // Random erasing (Zhong et al. 2020; torchvision RandomErasing box sampling).
+  double erase = 0.0;            ///< probability per image, [0, 1]
+  double erase_area_min = 0.02;  ///< min box area as a fraction of the image, (0, 1)
+  double erase_area_max = 0.33;  ///< max box area, [erase_area_min, 1)
+  /// Std of Gaussian noise added to the normalised input in training (Keras GaussianNoise),
+  /// >= 0; 0 = off. Applied by the trainer after normalisation (addInputNoise).
+  double noise_std = 0.0;
 };
 
 /// `[balance]`: handling of FER2013's class imbalance (training split only).

@@ -1,11 +1,106 @@
 #include "framework/train/Augment.h"
 
+#include <cmath>
+
+#include <torch/nn/functional.h>
 #include <torch/types.h>
 
 namespace ferlab::train {
+namespace {
+
+constexpr double kDegree = 3.14159265358979323846 / 180.0;
+constexpr double kEraseRatioMin = 0.3;  // Zhong et al. 2020 and torchvision RandomErasing
+constexpr double kEraseRatioMax = 3.3;
+constexpr int kEraseTries = 10;  // torchvision RandomErasing
+
+/// Uniform float [shape] in [low, high) on the images' device.
+torch::Tensor uniform(torch::IntArrayRef shape, double low, double high,
+                      const torch::TensorOptions& options) {
+  return torch::rand(shape, options.dtype(torch::kFloat32)) * (high - low) + low;
+}
+
+torch::Tensor selected(std::int64_t batch, double probability,
+                       const torch::TensorOptions& options) {
+  return torch::rand({batch}, options.dtype(torch::kFloat32)) < probability;
+}
+
+torch::Tensor toGrey(const torch::Tensor& values) {
+  return values.round().clamp(0, 255).to(torch::kUInt8);
+}
+
+bool affineChangesImages(const config::AugmentConfig& config) {
+  return config.affine > 0.0 &&
+         (config.rotation > 0.0 || config.translate > 0.0 || config.scale_min != 1.0 ||
+          config.scale_max != 1.0 || config.shear > 0.0);
+}
+
+bool jitterChangesImages(const config::AugmentConfig& config) {
+  return config.jitter > 0.0 && (config.brightness > 0.0 || config.contrast > 0.0);
+}
+
+torch::Tensor randomAffine(const torch::Tensor& images, const config::AugmentConfig& config) {
+  const auto batch = images.size(0);
+  const auto options = images.options();
+  const auto mask = selected(batch, config.affine, options);
+  const auto angle = uniform({batch}, -config.rotation, config.rotation, options);
+  const double max_shift = config.translate * static_cast<double>(images.size(3));
+  const auto shift_x = uniform({batch}, -max_shift, max_shift, options).round();
+  const auto shift_y = uniform({batch}, -max_shift, max_shift, options).round();
+  const auto scale = uniform({batch}, config.scale_min, config.scale_max, options);
+  const auto shear = uniform({batch}, -config.shear, config.shear, options);
+  return affineWhere(images, mask, angle, shift_x, shift_y, scale, shear);
+}
+
+torch::Tensor randomJitter(const torch::Tensor& images, const config::AugmentConfig& config) {
+  const auto batch = images.size(0);
+  const auto options = images.options();
+  const auto mask = selected(batch, config.jitter, options);
+  const auto shift =
+      uniform({batch}, -255.0 * config.brightness, 255.0 * config.brightness, options);
+  const auto contrast = uniform({batch}, 1.0 - config.contrast, 1.0 + config.contrast, options);
+  return jitterWhere(images, mask, shift, contrast);
+}
+
+torch::Tensor randomErase(const torch::Tensor& images, const config::AugmentConfig& config) {
+  const auto batch = images.size(0), side = images.size(3);
+  const auto options = images.options();
+  const auto mask = selected(batch, config.erase, options);
+  // kEraseTries candidate boxes per image; the first that fits wins (torchvision's loop).
+  const double area = static_cast<double>(side * side);
+  const auto target = uniform({batch, kEraseTries}, config.erase_area_min * area,
+                              config.erase_area_max * area, options);
+  const auto ratio =
+      uniform({batch, kEraseTries}, std::log(kEraseRatioMin), std::log(kEraseRatioMax), options)
+          .exp();
+  const auto heights = (target * ratio).sqrt().round().to(torch::kInt64);
+  const auto widths = (target / ratio).sqrt().round().to(torch::kInt64);
+  const auto fits = (heights < side) & (widths < side) & (heights > 0) & (widths > 0);
+  const auto first = fits.to(torch::kInt32).argmax(1, /*keepdim=*/true);
+  const auto erase = mask & fits.any(1);
+  const auto zero = torch::zeros({batch}, options.dtype(torch::kInt64));
+  const auto height = torch::where(erase, heights.gather(1, first).squeeze(1), zero);
+  const auto width = torch::where(erase, widths.gather(1, first).squeeze(1), zero);
+  // Top-left corner uniform over the positions where the box fits.
+  const auto top = (torch::rand({batch}, options.dtype(torch::kFloat32)) *
+                    (side - height + 1).to(torch::kFloat32))
+                       .floor()
+                       .to(torch::kInt64)
+                       .clamp_max(side - height);
+  const auto left = (torch::rand({batch}, options.dtype(torch::kFloat32)) *
+                     (side - width + 1).to(torch::kFloat32))
+                        .floor()
+                        .to(torch::kInt64)
+                        .clamp_max(side - width);
+  const auto fill =
+      torch::randint(256, images.sizes(), options.dtype(torch::kInt64)).to(torch::kUInt8);
+  return eraseBoxes(images, top, left, height, width, fill);
+}
+
+}  // namespace
 
 bool augmentsAnything(const config::AugmentConfig& config) {
-  return config.hflip > 0.0 || config.crop_padding > 0;
+  return config.hflip > 0.0 || config.crop_padding > 0 || affineChangesImages(config) ||
+         jitterChangesImages(config) || config.erase > 0.0;
 }
 
 torch::Tensor flipWhere(const torch::Tensor& images, const torch::Tensor& mask) {
@@ -28,6 +123,71 @@ torch::Tensor cropWithPadding(const torch::Tensor& images, int padding,
       .view({batch, 1, side, side});
 }
 
+torch::Tensor affineWhere(const torch::Tensor& images, const torch::Tensor& mask,
+                          const torch::Tensor& angle, const torch::Tensor& shift_x,
+                          const torch::Tensor& shift_y, const torch::Tensor& scale,
+                          const torch::Tensor& shear) {
+  namespace F = torch::nn::functional;
+  const auto batch = images.size(0), side = images.size(3);
+  const auto as_float = [&](const torch::Tensor& t) {
+    return t.to(images.device(), torch::kFloat32).view({batch});
+  };
+  // Forward map about the centre, y pointing down: A = scale * R(angle) * Shear(shear), with
+  // R = [[cos, sin], [-sin, cos]] (counter-clockwise on screen) and Shear = [[1, tan], [0, 1]].
+  // affine_grid wants the inverse (output -> input) in normalised coordinates, where a square
+  // image keeps A unchanged and a shift of d pixels is 2 d / S:
+  //   A^-1 = Shear^-1 R^-1 / scale = [[cos - tan sin, -sin - tan cos], [sin, cos]] / scale.
+  const auto radians = as_float(angle) * kDegree;
+  const auto cos = radians.cos(), sin = radians.sin();
+  const auto tan = (as_float(shear) * kDegree).tan();
+  const auto inverse_scale = as_float(scale).reciprocal();
+  const auto m00 = (cos - tan * sin) * inverse_scale;
+  const auto m01 = (-sin - tan * cos) * inverse_scale;
+  const auto m10 = sin * inverse_scale;
+  const auto m11 = cos * inverse_scale;
+  const auto tx = as_float(shift_x) * (2.0 / static_cast<double>(side));
+  const auto ty = as_float(shift_y) * (2.0 / static_cast<double>(side));
+  const auto b0 = -(m00 * tx + m01 * ty);
+  const auto b1 = -(m10 * tx + m11 * ty);
+  const auto theta = torch::stack({m00, m01, b0, m10, m11, b1}, 1).view({batch, 2, 3});
+  const auto grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
+  const auto sampled = F::grid_sample(images.to(torch::kFloat32), grid,
+                                      F::GridSampleFuncOptions()
+                                          .mode(torch::kBilinear)
+                                          .padding_mode(torch::kZeros)
+                                          .align_corners(false));
+  return torch::where(mask.view({-1, 1, 1, 1}), toGrey(sampled), images);
+}
+
+torch::Tensor jitterWhere(const torch::Tensor& images, const torch::Tensor& mask,
+                          const torch::Tensor& shift, const torch::Tensor& contrast) {
+  const auto values = images.to(torch::kFloat32);
+  const auto mean = values.mean({1, 2, 3}, /*keepdim=*/true);
+  const auto factor = contrast.to(values.options()).view({-1, 1, 1, 1});
+  const auto offset = shift.to(values.options()).view({-1, 1, 1, 1});
+  const auto jittered = (values - mean) * factor + mean + offset;
+  return torch::where(mask.view({-1, 1, 1, 1}), toGrey(jittered), images);
+}
+
+torch::Tensor eraseBoxes(const torch::Tensor& images, const torch::Tensor& top,
+                         const torch::Tensor& left, const torch::Tensor& height,
+                         const torch::Tensor& width, const torch::Tensor& fill) {
+  const auto side = images.size(3);
+  const auto steps = torch::arange(side, images.options().dtype(torch::kInt64));
+  const auto column = [](const torch::Tensor& t) { return t.view({-1, 1}); };
+  const auto rows = (steps.view({1, -1}) >= column(top)) &
+                    (steps.view({1, -1}) < column(top) + column(height));  // [B, S]
+  const auto cols =
+      (steps.view({1, -1}) >= column(left)) & (steps.view({1, -1}) < column(left) + column(width));
+  const auto box = (rows.unsqueeze(2) & cols.unsqueeze(1)).unsqueeze(1);  // [B, 1, S, S]
+  return torch::where(box, fill, images);
+}
+
+torch::Tensor addInputNoise(const torch::Tensor& normalized, double std) {
+  if (std <= 0.0) return normalized;
+  return normalized + torch::randn_like(normalized) * std;
+}
+
 torch::Tensor augmentBatch(const torch::Tensor& images, const config::AugmentConfig& config) {
   auto result = images;
   const auto batch = images.size(0);
@@ -42,6 +202,9 @@ torch::Tensor augmentBatch(const torch::Tensor& images, const config::AugmentCon
     const auto offset_x = torch::randint(span, {batch}, on_device.dtype(torch::kInt64));
     result = cropWithPadding(result, config.crop_padding, offset_y, offset_x);
   }
+  if (affineChangesImages(config)) result = randomAffine(result, config);
+  if (jitterChangesImages(config)) result = randomJitter(result, config);
+  if (config.erase > 0.0) result = randomErase(result, config);
   return result;
 }
 

@@ -146,7 +146,8 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
     auto images = data_.images(batch_indices);
     if (augmentsAnything(config_.augment)) images = augmentBatch(images, config_.augment);
-    const auto inputs = data_.normalize(images);
+    auto inputs = data_.normalize(images);
+    if (config_.augment.noise_std > 0) inputs = addInputNoise(inputs, config_.augment.noise_std);
     const auto labels = data_.labels(batch_indices);
 
     const auto logits = model_->forward(inputs);

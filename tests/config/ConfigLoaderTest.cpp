@@ -115,6 +115,19 @@ void expectSameConfig(const RunConfig& a, const RunConfig& b) {
     expectSameLayer(a.model.head[i], b.model.head[i]);
   EXPECT_EQ(a.augment.hflip, b.augment.hflip);
   EXPECT_EQ(a.augment.crop_padding, b.augment.crop_padding);
+  EXPECT_EQ(a.augment.affine, b.augment.affine);
+  EXPECT_EQ(a.augment.rotation, b.augment.rotation);
+  EXPECT_EQ(a.augment.translate, b.augment.translate);
+  EXPECT_EQ(a.augment.scale_min, b.augment.scale_min);
+  EXPECT_EQ(a.augment.scale_max, b.augment.scale_max);
+  EXPECT_EQ(a.augment.shear, b.augment.shear);
+  EXPECT_EQ(a.augment.jitter, b.augment.jitter);
+  EXPECT_EQ(a.augment.brightness, b.augment.brightness);
+  EXPECT_EQ(a.augment.contrast, b.augment.contrast);
+  EXPECT_EQ(a.augment.erase, b.augment.erase);
+  EXPECT_EQ(a.augment.erase_area_min, b.augment.erase_area_min);
+  EXPECT_EQ(a.augment.erase_area_max, b.augment.erase_area_max);
+  EXPECT_EQ(a.augment.noise_std, b.augment.noise_std);
   EXPECT_EQ(a.balance.method, b.balance.method);
   EXPECT_EQ(a.train.epochs, b.train.epochs);
   EXPECT_EQ(a.train.batch_size, b.train.batch_size);
@@ -167,10 +180,9 @@ TEST(ConfigDefaults, DefaultTomlMatchesRunConfigAndResolvesLikeAnEmptyFile) {
 
 TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
   const ResolvedRun run = single("");
-  EXPECT_EQ(run.params.size(), 41u);  // the arrays are empty: no params of theirs
+  EXPECT_EQ(run.params.size(), 54u);  // the arrays are empty: no params of theirs
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
-  EXPECT_EQ(run.params.front(),
-            std::make_pair(std::string("augment.crop_padding"), std::string("0")));
+  EXPECT_EQ(run.params.front(), std::make_pair(std::string("augment.affine"), std::string("0.0")));
   EXPECT_EQ(paramOf(run, "train.lr"), "0.001");
   EXPECT_EQ(paramOf(run, "train.optimizer"), "adam");
   EXPECT_EQ(paramOf(run, "data.path"), "data/fer2013");
@@ -181,9 +193,13 @@ TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
 
 TEST(ConfigDefaults, ResolvedJsonIsCanonicalAndHashed) {
   const ResolvedRun run = single("description = \"a b\"");
-  EXPECT_TRUE(startsWith(run.resolved_json,
-                         R"({"augment":{"crop_padding":0,"hflip":0.0},"balance":{"method":"none"},)"
-                         R"("data":{"cache_dir":"results/cache","format":"auto","image_size":48,)"))
+  EXPECT_TRUE(
+      startsWith(run.resolved_json,
+                 R"({"augment":{"affine":0.0,"brightness":0.0,"contrast":0.0,"crop_padding":0,)"
+                 R"("erase":0.0,"erase_area_max":0.33,"erase_area_min":0.02,"hflip":0.0,)"
+                 R"("jitter":0.0,"noise_std":0.0,"rotation":0.0,"scale_max":1.0,)"
+                 R"("scale_min":1.0,"shear":0.0,"translate":0.0},"balance":{"method":"none"},)"
+                 R"("data":{"cache_dir":"results/cache","format":"auto","image_size":48,)"))
       << run.resolved_json;
   EXPECT_NE(run.resolved_json.find(R"("description":"a b","eval":{"batch_size":512,"tta":"none"},)"
                                    R"("model":{)"),
@@ -447,7 +463,7 @@ TEST(ConfigHead, ResolvedJsonHoldsCompleteEntriesAndTheHashCoversThem) {
 
 TEST(ConfigHead, ParamsFlattenPerEntry) {
   const ResolvedRun run = single(kHead);
-  EXPECT_EQ(run.params.size(), 41u + 2 * 5);
+  EXPECT_EQ(run.params.size(), 54u + 2 * 5);
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(paramOf(run, "model.head[0].units"), "256");
   EXPECT_EQ(paramOf(run, "model.head[0].activation"), "elu");
@@ -561,7 +577,7 @@ TEST(ConfigPhases, ResolvedJsonAndParams) {
           R"("name":"head","optimizer":"adam","train_frozen_bn":false,"trainable":["head"]},)"),
       std::string::npos)
       << run.resolved_json;
-  EXPECT_EQ(run.params.size(), 41u + 2 * 8);
+  EXPECT_EQ(run.params.size(), 54u + 2 * 8);
   EXPECT_EQ(paramOf(run, "train.phases[0].name"), "head");
   EXPECT_EQ(paramOf(run, "train.phases[0].trainable"), R"(["head"])");
   EXPECT_EQ(paramOf(run, "train.phases[1].name"), "phase2");
@@ -1025,6 +1041,33 @@ TEST(ConfigErrors, OutOfRange) {
        "exp.toml:2:9: augment.hflip: expected a float in [0, 1], got 1.5"},
       {"[augment]\ncrop_padding = -1",
        "exp.toml:2:16: augment.crop_padding: expected an integer >= 0, got -1"},
+      {"[augment]\naffine = 1.5",
+       "exp.toml:2:10: augment.affine: expected a float in [0, 1], got 1.5"},
+      {"[augment]\nrotation = 181",
+       "exp.toml:2:12: augment.rotation: expected a float in [0, 180], got 181"},
+      {"[augment]\nshear = -1",
+       "exp.toml:2:9: augment.shear: expected a float in [0, 180], got -1"},
+      {"[augment]\ntranslate = 1",
+       "exp.toml:2:13: augment.translate: expected a float in [0, 1), got 1"},
+      {"[augment]\nscale_min = 0", "exp.toml:2:13: augment.scale_min: expected a float > 0, got 0"},
+      {"[augment]\nscale_min = 1.2",
+       "exp.toml:2:13: augment.scale_min: augment.scale_min must be <= augment.scale_max, got 1.2 "
+       "> 1"},
+      {"[augment]\nbrightness = 2",
+       "exp.toml:2:14: augment.brightness: expected a float in [0, 1], got 2"},
+      {"[augment]\ncontrast = -0.1",
+       "exp.toml:2:12: augment.contrast: expected a float in [0, 1], got -0.1"},
+      {"[augment]\njitter = 2", "exp.toml:2:10: augment.jitter: expected a float in [0, 1], got 2"},
+      {"[augment]\nerase = -1", "exp.toml:2:9: augment.erase: expected a float in [0, 1], got -1"},
+      {"[augment]\nerase_area_min = 0",
+       "exp.toml:2:18: augment.erase_area_min: expected a float in (0, 1), got 0"},
+      {"[augment]\nerase_area_max = 1",
+       "exp.toml:2:18: augment.erase_area_max: expected a float in (0, 1), got 1"},
+      {"[augment]\nerase_area_max = 0.01",
+       "exp.toml:2:18: augment.erase_area_max: augment.erase_area_min must be <= "
+       "augment.erase_area_max, got 0.02 > 0.01"},
+      {"[augment]\nnoise_std = -0.1",
+       "exp.toml:2:13: augment.noise_std: expected a float >= 0, got -0.1"},
       {"[data]\nimage_size = 4", "exp.toml:2:14: data.image_size: expected an integer >= 8, got 4"},
       {"[data]\nval_fraction = 1.0",
        "exp.toml:2:16: data.val_fraction: expected a float in [0, 1), got 1"},
