@@ -94,7 +94,8 @@ erase_area_max = 0.33 # max erased area, [erase_area_min, 1)
 noise_std = 0.0       # std of Gaussian noise on the normalised input, >= 0; 0 = off
 
 [balance]
-method = "none"       # none | class_weights
+method = "none"       # none | oversample | undersample | class_weights | weighted_sampler | focal
+focal_gamma = 2.0     # focal-loss focusing parameter, >= 0 (method = "focal")
 
 [train]
 epochs = 30           # >= 1
@@ -502,8 +503,10 @@ std::vector<Rule> rules() {
       {"augment.erase_area_max", floatRange(0, true, 1, true),
        bind(&R::augment, &AugmentConfig::erase_area_max)},
       {"augment.noise_std", nonNegative(), bind(&R::augment, &AugmentConfig::noise_std)},
-      {"balance.method", oneOf({"none", "class_weights"}),
+      {"balance.method",
+       oneOf({"none", "oversample", "undersample", "class_weights", "weighted_sampler", "focal"}),
        bind(&R::balance, &BalanceConfig::method)},
+      {"balance.focal_gamma", nonNegative(), bind(&R::balance, &BalanceConfig::focal_gamma)},
       {"train.epochs", intRange(1), bind(&R::train, &TrainConfig::epochs)},
       {"train.batch_size", intRange(1), bind(&R::train, &TrainConfig::batch_size)},
       {"train.optimizer", oneOf({"sgd", "adam", "adamw"}),

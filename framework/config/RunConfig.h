@@ -84,9 +84,13 @@ struct AugmentConfig {
 
 /// `[balance]`: handling of FER2013's class imbalance (training split only).
 struct BalanceConfig {
-  /// "none" | "class_weights" (inverse-frequency loss weights n / (k * n_c), scikit-learn's
-  /// "balanced").
+  /// "none" | "oversample" (random oversampling with replacement to the largest class,
+  /// imbalanced-learn's RandomOverSampler) | "undersample" (random undersampling to the
+  /// smallest class) | "class_weights" (inverse-frequency loss weights n / (k * n_c),
+  /// scikit-learn's "balanced") | "weighted_sampler" (each draw picks a class uniformly) |
+  /// "focal" (focal loss, Lin et al. 2017).
   std::string method = "none";
+  double focal_gamma = 2.0;  ///< focal loss focusing parameter, >= 0
 };
 
 /// One phase of a freeze / fine-tune schedule (`[[train.phases]]`).

@@ -19,6 +19,7 @@
 #include "framework/core/Progress.h"
 #include "framework/core/Stopwatch.h"
 #include "framework/train/Augment.h"
+#include "framework/train/Balance.h"
 #include "framework/train/Optimizers.h"
 
 namespace ferlab::train {
@@ -116,6 +117,8 @@ void Trainer::activatePhase(const PhasePlan& phase) {
 
 torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const {
   namespace F = torch::nn::functional;
+  if (config_.balance.method == "focal")
+    return focalLoss(logits, labels, config_.balance.focal_gamma);
   auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.train.label_smoothing);
   if (class_weights_.defined()) options.weight(class_weights_);
   return F::cross_entropy(logits, labels, options);
@@ -127,13 +130,13 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   // says otherwise.
   for (const auto& batch_norm : frozen_batch_norms_) batch_norm->eval();
   const auto& train_indices = data_.indices(data::Split::Train);
-  const auto n = train_indices.size(0);
+  const auto order = balancedEpochOrder(train_indices, data_.labels(train_indices),
+                                        data_.numClasses(), config_.balance.method);
+  const auto n = order.size(0);
   const auto batch_size = static_cast<std::int64_t>(config_.train.batch_size);
   // A final batch of one sample would break BatchNorm's training statistics: drop it.
   const auto usable = (n % batch_size == 1 && n > 1) ? n - 1 : n;
   const auto steps = (usable + batch_size - 1) / batch_size;
-  const auto order = train_indices.index_select(
-      0, torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(data_.device()));
 
   auto loss_sum =
       torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data_.device()));
