@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-openmp libopencv-dev libsqlite3-dev sqlite3 libboost-program-options-dev libfmt-dev
+  libtorch-dev libopenblas0-openmp libopencv-dev opencv-data libsqlite3-dev sqlite3 libboost-program-options-dev libfmt-dev
   libgtest-dev libgmock-dev libtomlplusplus-dev nlohmann-json3-dev
-  python3-torch python3-torchvision
+  python3-torch python3-torchvision python3-scipy chromium
 )
 
 missing=()

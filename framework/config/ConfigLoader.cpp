@@ -45,6 +45,11 @@ subset = 1.0                 # fraction in (0, 1], or an integer > 1 = number of
 val_fraction = 0.1           # [0, 1); only when the layout carries no official split
 test_fraction = 0.1          # [0, 1); val_fraction + test_fraction < 1
 split_seed = 1234            # >= 0
+align = "none"               # none | eyes: detect face + eyes (OpenCV Haar cascades), rotate
+                             # so the eyes are level, crop the face box, resize; cached
+align_margin = 0.2           # margin around the detected face box, fraction of its side, [0, 1]
+align_upsample = 4           # small images are upsampled by this factor before detection, >= 1
+cascade_dir = ""             # folder of the OpenCV cascade XML files; "" = the packaged one
 
 [model]
 name = "simple_cnn"   # from scratch: simple_cnn | vggnet | elu_cnn; ImageNet backbones: vgg16 |
@@ -92,6 +97,11 @@ erase = 0.0           # probability of random erasing (Zhong et al. 2020), [0, 1
 erase_area_min = 0.02 # min erased area as a fraction of the image, (0, 1)
 erase_area_max = 0.33 # max erased area, [erase_area_min, 1)
 noise_std = 0.0       # std of Gaussian noise on the normalised input, >= 0; 0 = off
+mixup = 0.0           # probability that a batch is mixed with mixup (Zhang et al. 2018), [0, 1]
+mixup_alpha = 0.2     # Beta(alpha, alpha) of the mixing weight, > 0
+cutmix = 0.0          # probability that a batch is mixed with cutmix (Yun et al. 2019), [0, 1];
+                      # mixup + cutmix <= 1 (at most one of them per batch)
+cutmix_alpha = 1.0    # Beta(alpha, alpha) of the kept area fraction, > 0
 
 [balance]
 method = "none"       # none | oversample | undersample | class_weights | weighted_sampler | focal
@@ -136,7 +146,9 @@ threads = 0           # CPU intra-op threads, >= 0; 0 = every hardware thread
 
 [eval]
 batch_size = 512      # >= 1
-tta = "none"          # none | hflip
+tta = "none"          # none | hflip | ten_crop (4 corner + centre crops and their mirrors)
+crop_size = 40        # ten_crop crop side in pixels, [8, data.image_size]; crops are resized
+                      # back to the model input size
 )toml";
 
 // Per-model defaults: applied over the base defaults and under every user value, so
@@ -473,6 +485,11 @@ std::vector<Rule> rules() {
       {"data.val_fraction", rate(), bind(&R::data, &DataConfig::val_fraction)},
       {"data.test_fraction", rate(), bind(&R::data, &DataConfig::test_fraction)},
       {"data.split_seed", intRange(0, INT64_MAX), bind(&R::data, &DataConfig::split_seed)},
+      {"data.align", oneOf({"none", "eyes"}), bind(&R::data, &DataConfig::align)},
+      {"data.align_margin", floatRange(0, false, 1, false),
+       bind(&R::data, &DataConfig::align_margin)},
+      {"data.align_upsample", intRange(1), bind(&R::data, &DataConfig::align_upsample)},
+      {"data.cascade_dir", anyValue(), bind(&R::data, &DataConfig::cascade_dir)},
       {"model.name", oneOf(modelNames()), bind(&R::model, &ModelConfig::name)},
       {"model.num_classes", intRange(2), bind(&R::model, &ModelConfig::num_classes)},
       {"model.batch_norm", anyValue(), bind(&R::model, &ModelConfig::batch_norm)},
@@ -503,6 +520,12 @@ std::vector<Rule> rules() {
       {"augment.erase_area_max", floatRange(0, true, 1, true),
        bind(&R::augment, &AugmentConfig::erase_area_max)},
       {"augment.noise_std", nonNegative(), bind(&R::augment, &AugmentConfig::noise_std)},
+      {"augment.mixup", probability(), bind(&R::augment, &AugmentConfig::mixup)},
+      {"augment.mixup_alpha", floatRange(0, true, inf, false),
+       bind(&R::augment, &AugmentConfig::mixup_alpha)},
+      {"augment.cutmix", probability(), bind(&R::augment, &AugmentConfig::cutmix)},
+      {"augment.cutmix_alpha", floatRange(0, true, inf, false),
+       bind(&R::augment, &AugmentConfig::cutmix_alpha)},
       {"balance.method",
        oneOf({"none", "oversample", "undersample", "class_weights", "weighted_sampler", "focal"}),
        bind(&R::balance, &BalanceConfig::method)},
@@ -530,7 +553,8 @@ std::vector<Rule> rules() {
       {"train.device", deviceName(), bind(&R::train, &TrainConfig::device)},
       {"train.threads", intRange(0), bind(&R::train, &TrainConfig::threads)},
       {"eval.batch_size", intRange(1), bind(&R::eval, &EvalConfig::batch_size)},
-      {"eval.tta", oneOf({"none", "hflip"}), bind(&R::eval, &EvalConfig::tta)},
+      {"eval.tta", oneOf({"none", "hflip", "ten_crop"}), bind(&R::eval, &EvalConfig::tta)},
+      {"eval.crop_size", intRange(8), bind(&R::eval, &EvalConfig::crop_size)},
   };
 }
 
@@ -1290,6 +1314,20 @@ void checkCombinations(const json& config, const std::map<std::string, Origin>& 
            "augment." + low + " must be <= augment." + high + ", got " + formatNumber(lo) + " > " +
                formatNumber(hi));
     }
+  }
+  if (augment["mixup"].get<double>() + augment["cutmix"].get<double>() > 1) {
+    const auto [key, origin] = originOf("augment.cutmix", "augment.mixup");
+    fail(origin, key,
+         "augment.mixup + augment.cutmix must be <= 1 (at most one mixes a batch), got " +
+             formatNumber(augment["mixup"].get<double>()) + " + " +
+             formatNumber(augment["cutmix"].get<double>()));
+  }
+  const int image_size = config["data"]["image_size"].get<int>();
+  if (config["eval"]["tta"] == "ten_crop" && config["eval"]["crop_size"].get<int>() > image_size) {
+    const auto [key, origin] = originOf("eval.crop_size", "data.image_size");
+    fail(origin, key,
+         "eval.crop_size must be <= data.image_size (" + std::to_string(image_size) + "), got " +
+             std::to_string(config["eval"]["crop_size"].get<int>()));
   }
   const auto& train = config["train"];
   if (train["optimizer"] == "sgd" && train["nesterov"].get<bool>() &&

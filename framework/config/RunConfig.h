@@ -27,6 +27,13 @@ struct DataConfig {
   double val_fraction = 0.1;
   double test_fraction = 0.1;
   std::int64_t split_seed = 1234;
+  /// Face alignment before training (cached with the dataset): "none" | "eyes" (OpenCV Haar
+  /// cascades for the face and both eyes; rotate so the eyes are level, crop the face box
+  /// with `align_margin`, resize to image_size). See data/FaceAligner.h.
+  std::string align = "none";
+  double align_margin = 0.2;  ///< margin around the face box, fraction of its side, [0, 1]
+  int align_upsample = 4;     ///< upsampling factor before detection for small crops, >= 1
+  std::string cascade_dir;    ///< cascade XML folder; "" = OpenCV's packaged haarcascades
 };
 
 /// One hidden layer of a transfer-learning head (`[[model.head]]`), applied in this order:
@@ -80,6 +87,12 @@ struct AugmentConfig {
   /// Std of Gaussian noise added to the normalised input in training (Keras GaussianNoise),
   /// >= 0; 0 = off. Applied by the trainer after normalisation (addInputNoise).
   double noise_std = 0.0;
+  // Batch mixing; per batch, mixup with probability `mixup`, else cutmix with probability
+  // `cutmix` (mixup + cutmix <= 1). The loss mixes the two labels' losses by the weight.
+  double mixup = 0.0;         ///< probability per batch (Zhang et al. 2018, mixup), [0, 1]
+  double mixup_alpha = 0.2;   ///< mixing weight ~ Beta(alpha, alpha), > 0
+  double cutmix = 0.0;        ///< probability per batch (Yun et al. 2019, CutMix), [0, 1]
+  double cutmix_alpha = 1.0;  ///< kept-area fraction ~ Beta(alpha, alpha), > 0
 };
 
 /// `[balance]`: handling of FER2013's class imbalance (training split only).
@@ -137,7 +150,11 @@ struct TrainConfig {
 /// `[eval]`: evaluation on PublicTest (validation) and PrivateTest (test).
 struct EvalConfig {
   int batch_size = 512;
-  std::string tta = "none";  ///< "none" | "hflip" (average of the image and its mirror)
+  /// "none" | "hflip" (average of the image and its mirror) | "ten_crop" (average over the
+  /// four corner and the centre crops of `crop_size` and their mirrors, each resized back to
+  /// the model input; the protocol of Khaireddin & Chen 2021 and earlier VGG-style FER2013 work)
+  std::string tta = "none";
+  int crop_size = 40;  ///< ten_crop crop side in pixels, [8, data.image_size]
 };
 
 /// One resolved run of an experiment.

@@ -162,7 +162,17 @@ CREATE TABLE phases (
 ALTER TABLE runs ADD COLUMN pretrained INTEGER;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: face-alignment outcomes of the run's dataset (NULL when alignment is off or
+// unknown), and the class distribution each training epoch actually presented (after
+// balancing): comma-separated counts, one per class, NULL when unknown.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE runs ADD COLUMN align_aligned INTEGER;
+ALTER TABLE runs ADD COLUMN align_face_only INTEGER;
+ALTER TABLE runs ADD COLUMN align_none INTEGER;
+ALTER TABLE epochs ADD COLUMN class_counts TEXT;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 
 // The run columns read into a RunRow, in the order readRunRow consumes them.
 constexpr const char* kRunColumns =
@@ -171,7 +181,8 @@ constexpr const char* kRunColumns =
     "r.device, r.dataset_key, r.started_at, r.ended_at, r.error, r.best_epoch, "
     "r.best_val_accuracy, r.best_val_macro_f1, r.best_val_loss, r.last_epoch, "
     "r.last_val_accuracy, r.last_train_loss, r.last_train_accuracy, r.test_accuracy, "
-    "r.test_macro_f1, r.images_per_sec, r.duration_s, r.pretrained";
+    "r.test_macro_f1, r.images_per_sec, r.duration_s, r.pretrained, r.align_aligned, "
+    "r.align_face_only, r.align_none";
 
 // The summary assignments bound by bindSummary as parameters ?1 .. ?12.
 constexpr const char* kSummaryAssignments =
@@ -455,6 +466,37 @@ void openWithRetry(const Context& ctx) {
 // ---------------------------------------------------------------------------------------
 // Reading and writing records.
 
+/// Class counts as stored in epochs.class_counts: "3995,436,4097"; "" for none (NULL).
+std::string joinCounts(const std::vector<std::int64_t>& counts) {
+  std::string text;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(counts[i]);
+  }
+  return text;
+}
+
+std::vector<std::int64_t> splitCounts(const std::string& text) {
+  std::vector<std::int64_t> counts;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    counts.push_back(std::stoll(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return counts;
+}
+
+/// A count that is -1 while unknown binds as NULL.
+void bindCount(Statement& statement, int index, std::int64_t count) {
+  if (count < 0) {
+    statement.bindNull(index);
+  } else {
+    statement.bind(index, count);
+  }
+}
+
 void bindSummary(Statement& statement, const RunSummary& summary) {
   statement.bindKnown(1, summary.best_epoch)
       .bindKnown(2, summary.best_val_accuracy)
@@ -505,6 +547,9 @@ RunRow readRunRow(Row row) {
   s.images_per_sec = row.known();
   s.duration_s = row.known();
   r.pretrained = row.knownInt();
+  r.alignment.aligned = row.knownInt();
+  r.alignment.face_only = row.knownInt();
+  r.alignment.none = row.knownInt();
   return result;
 }
 
@@ -718,12 +763,17 @@ void SqliteStore::markRunning(const RunRecord& run) {
                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), "
                    "ended_at = NULL, error = NULL, git_commit = ?2, ferlab_version = ?3, "
                    "torch_version = ?4, opencv_version = ?5, device = ?6, dataset_key = ?7, "
-                   "pretrained = ?9 WHERE id = ?8");
+                   "pretrained = ?9, align_aligned = ?10, align_face_only = ?11, align_none = ?12 "
+                   "WHERE id = ?8");
   update.bind(1, run.started_at.empty() ? core::utcNowIso8601() : run.started_at);
   update.bindOptional(2, run.git_commit).bindOptional(3, run.ferlab_version);
   update.bindOptional(4, run.torch_version).bindOptional(5, run.opencv_version);
   update.bindOptional(6, run.device).bindOptional(7, run.dataset_key).bind(8, run.id);
-  update.bindKnown(9, run.pretrained).run();
+  update.bindKnown(9, run.pretrained);
+  bindCount(update, 10, run.alignment.aligned);
+  bindCount(update, 11, run.alignment.face_only);
+  bindCount(update, 12, run.alignment.none);
+  update.run();
   requireRun(ctx, run.id);
   transaction.commit();
 }
@@ -765,14 +815,15 @@ void SqliteStore::recordEpoch(const std::string& id, const EpochRecord& epoch,
   update.bind(kSummaryParams + 1, id).run();
   requireRun(ctx, id);
   // REPLACE: an epoch re-run after a crash between checkpoint and commit overwrites its row.
-  Statement insert(ctx,
-                   "INSERT OR REPLACE INTO epochs (run_id, epoch, phase, train_loss, "
-                   "train_accuracy, val_loss, val_accuracy, val_macro_f1, lr, images_per_sec, "
-                   "seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  Statement insert(
+      ctx,
+      "INSERT OR REPLACE INTO epochs (run_id, epoch, phase, train_loss, "
+      "train_accuracy, val_loss, val_accuracy, val_macro_f1, lr, images_per_sec, "
+      "seconds, class_counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   insert.bind(1, id).bind(2, epoch.epoch).bind(3, epoch.phase).bind(4, epoch.train_loss);
   insert.bind(5, epoch.train_accuracy).bind(6, epoch.val_loss).bind(7, epoch.val_accuracy);
   insert.bind(8, epoch.val_macro_f1).bind(9, epoch.lr).bind(10, epoch.images_per_sec);
-  insert.bind(11, epoch.seconds).run();
+  insert.bind(11, epoch.seconds).bindOptional(12, joinCounts(epoch.class_counts)).run();
   transaction.commit();
 }
 
@@ -863,10 +914,11 @@ RunRow SqliteStore::getRun(const std::string& id_or_prefix) const {
 
 std::vector<EpochRecord> SqliteStore::epochs(const std::string& id) const {
   const Context ctx{db_, path_, "reading the epochs of run '" + id + "'"};
-  Statement select(ctx,
-                   "SELECT epoch, phase, train_loss, train_accuracy, val_loss, val_accuracy, "
-                   "val_macro_f1, lr, images_per_sec, seconds FROM epochs WHERE run_id = ?1 "
-                   "ORDER BY epoch");
+  Statement select(
+      ctx,
+      "SELECT epoch, phase, train_loss, train_accuracy, val_loss, val_accuracy, "
+      "val_macro_f1, lr, images_per_sec, seconds, class_counts FROM epochs WHERE run_id = ?1 "
+      "ORDER BY epoch");
   select.bind(1, id);
   std::vector<EpochRecord> result;
   while (select.step()) {
@@ -882,6 +934,7 @@ std::vector<EpochRecord> SqliteStore::epochs(const std::string& id) const {
     e.lr = row.real();
     e.images_per_sec = row.real();
     e.seconds = row.real();
+    e.class_counts = splitCounts(row.text());
     result.push_back(std::move(e));
   }
   return result;

@@ -28,6 +28,13 @@ enum class RunStatus { Queued, Running, Finished, Failed };
 const char* statusName(RunStatus status);        ///< "queued" | "running" | ...
 RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
 
+/// Face-alignment outcomes over the run's whole dataset (data.align = "eyes"): images
+/// aligned on an eye pair, images with a face but no eye pair (cropped to the face box), and
+/// images with no face (left unaligned). -1 while unknown or when alignment is off.
+struct AlignmentCounts {
+  std::int64_t aligned = -1, face_only = -1, none = -1;
+};
+
 /// Identity and provenance of one run (one grid cell).
 struct RunRecord {
   std::string id;          ///< 12 hex digits: hash of experiment name + config hash
@@ -50,6 +57,7 @@ struct RunRecord {
   /// 1: the backbone started from a weight file, 0: from random initialisation although it
   /// is an ImageNet backbone, -1: not applicable (a network trained from scratch).
   int pretrained = -1;
+  AlignmentCounts alignment;  ///< recorded by markRunning
 };
 
 /// The per-run summary kept apart from the epoch history: best (by the monitored validation
@@ -73,6 +81,9 @@ struct EpochRecord {
   double lr = 0;
   double images_per_sec = 0;  ///< training images per second of this epoch
   double seconds = 0;         ///< wall time of the epoch including validation
+  /// Training samples per class that this epoch presented to the model, after balancing
+  /// (index = class). Empty when unknown (stores written before schema v3).
+  std::vector<std::int64_t> class_counts;
 };
 
 struct ClassMetrics {

@@ -180,7 +180,7 @@ TEST(ConfigDefaults, DefaultTomlMatchesRunConfigAndResolvesLikeAnEmptyFile) {
 
 TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
   const ResolvedRun run = single("");
-  EXPECT_EQ(run.params.size(), 55u);  // the arrays are empty: no params of theirs
+  EXPECT_EQ(run.params.size(), 64u);  // the arrays are empty: no params of theirs
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(run.params.front(), std::make_pair(std::string("augment.affine"), std::string("0.0")));
   EXPECT_EQ(paramOf(run, "train.lr"), "0.001");
@@ -196,13 +196,16 @@ TEST(ConfigDefaults, ResolvedJsonIsCanonicalAndHashed) {
   EXPECT_TRUE(startsWith(
       run.resolved_json,
       R"({"augment":{"affine":0.0,"brightness":0.0,"contrast":0.0,"crop_padding":0,)"
+      R"("cutmix":0.0,"cutmix_alpha":1.0,)"
       R"("erase":0.0,"erase_area_max":0.33,"erase_area_min":0.02,"hflip":0.0,)"
-      R"("jitter":0.0,"noise_std":0.0,"rotation":0.0,"scale_max":1.0,)"
+      R"("jitter":0.0,"mixup":0.0,"mixup_alpha":0.2,"noise_std":0.0,"rotation":0.0,"scale_max":1.0,)"
       R"("scale_min":1.0,"shear":0.0,"translate":0.0},"balance":{"focal_gamma":2.0,"method":"none"},)"
-      R"("data":{"cache_dir":"results/cache","format":"auto","image_size":48,)"))
+      R"("data":{"align":"none","align_margin":0.2,"align_upsample":4,)"
+      R"("cache_dir":"results/cache","cascade_dir":"","format":"auto","image_size":48,)"))
       << run.resolved_json;
-  EXPECT_NE(run.resolved_json.find(R"("description":"a b","eval":{"batch_size":512,"tta":"none"},)"
-                                   R"("model":{)"),
+  EXPECT_NE(run.resolved_json.find(
+                R"("description":"a b","eval":{"batch_size":512,"crop_size":40,"tta":"none"},)"
+                R"("model":{)"),
             std::string::npos);
   EXPECT_NE(run.resolved_json.find(R"(,"name":"exp","train":{)"), std::string::npos);
   EXPECT_EQ(run.resolved_json.find('\n'), std::string::npos);
@@ -463,7 +466,7 @@ TEST(ConfigHead, ResolvedJsonHoldsCompleteEntriesAndTheHashCoversThem) {
 
 TEST(ConfigHead, ParamsFlattenPerEntry) {
   const ResolvedRun run = single(kHead);
-  EXPECT_EQ(run.params.size(), 55u + 2 * 5);
+  EXPECT_EQ(run.params.size(), 64u + 2 * 5);
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(paramOf(run, "model.head[0].units"), "256");
   EXPECT_EQ(paramOf(run, "model.head[0].activation"), "elu");
@@ -577,7 +580,7 @@ TEST(ConfigPhases, ResolvedJsonAndParams) {
           R"("name":"head","optimizer":"adam","train_frozen_bn":false,"trainable":["head"]},)"),
       std::string::npos)
       << run.resolved_json;
-  EXPECT_EQ(run.params.size(), 55u + 2 * 8);
+  EXPECT_EQ(run.params.size(), 64u + 2 * 8);
   EXPECT_EQ(paramOf(run, "train.phases[0].name"), "head");
   EXPECT_EQ(paramOf(run, "train.phases[0].trainable"), R"(["head"])");
   EXPECT_EQ(paramOf(run, "train.phases[1].name"), "phase2");
@@ -1118,7 +1121,7 @@ TEST(ConfigErrors, BadEnum) {
       {"[balance]\nfocal_gamma = -1.0",
        "exp.toml:2:15: balance.focal_gamma: expected a float >= 0, got -1"},
       {"[eval]\ntta = \"crops\"",
-       "exp.toml:2:7: eval.tta: expected one of none, hflip, got 'crops'"},
+       "exp.toml:2:7: eval.tta: expected one of none, hflip, ten_crop, got 'crops'"},
       {"[train]\ndevice = \"gpu\"",
        "exp.toml:2:10: train.device: expected auto, cpu, cuda or cuda:N, got 'gpu'"},
       {"[train]\ndevice = \"cuda:\"",

@@ -164,7 +164,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 2);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 3);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -173,7 +173,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "2");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "3");
 }
 
 TEST_F(SqliteStoreTest, RunRecordRoundTripWithParamsAndGridValues) {
@@ -379,9 +379,31 @@ TEST_F(SqliteStoreTest, ReopeningKeepsDataWithoutMigratingAgain) {
   }
   // Re-running a migration script would fail on CREATE TABLE of existing tables.
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.findRun(run.id)->params, run.params);
   EXPECT_EQ(store.epochs(run.id).size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, RecordsAlignmentOutcomesAndEpochClassCounts) {
+  RunRecord run = makeRun("a1b2c3d4e5f6", "quickstart", 0);
+  SqliteStore store(path_);
+  store.ensureRun(run);
+  EXPECT_EQ(store.findRun(run.id)->alignment.aligned, -1) << "unknown until the run starts";
+  run.alignment = AlignmentCounts{30000, 4000, 1887};
+  store.markRunning(run);
+  const RunRecord stored = *store.findRun(run.id);
+  EXPECT_EQ(stored.alignment.aligned, 30000);
+  EXPECT_EQ(stored.alignment.face_only, 4000);
+  EXPECT_EQ(stored.alignment.none, 1887);
+
+  EpochRecord first = makeEpoch(1);
+  first.class_counts = {3995, 436, 4097, 7215, 4830, 3171, 4965};
+  store.recordEpoch(run.id, first, summaryAfter(1));
+  store.recordEpoch(run.id, makeEpoch(2), summaryAfter(2));  // counts unknown
+  const std::vector<EpochRecord> epochs = store.epochs(run.id);
+  ASSERT_EQ(epochs.size(), 2u);
+  EXPECT_EQ(epochs[0].class_counts, first.class_counts);
+  EXPECT_TRUE(epochs[1].class_counts.empty());
 }
 
 // A store written by schema version 1 (no phases table, no pretrained column) is migrated to
@@ -397,13 +419,16 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE phases; ALTER TABLE runs DROP COLUMN pretrained; "
-                         "PRAGMA user_version = 1",
+                         "ALTER TABLE runs DROP COLUMN align_aligned; "
+                         "ALTER TABLE runs DROP COLUMN align_face_only; "
+                         "ALTER TABLE runs DROP COLUMN align_none; "
+                         "ALTER TABLE epochs DROP COLUMN class_counts; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.epochs(run.id).size(), 1u);
   EXPECT_EQ(store.findRun(run.id)->pretrained, -1);
   store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
@@ -573,7 +598,7 @@ TEST_F(SqliteStoreTest, ConcurrentProcessesRecordWithoutLockErrors) {
   }
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(queryText(path_, "SELECT count(*) FROM epochs"), std::to_string(kWriters * kEpochs));
   const std::vector<RunRow> runs = store.listRuns("concurrent");
   ASSERT_EQ(runs.size(), static_cast<std::size_t>(kWriters));
