@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the report's chart libraries (vega, vega-lite, vega-embed; versions pinned in
 # package-lock.json) into node_modules/, which framework/report/HtmlReport.cpp inlines into
-# every report. Idempotent: `npm ci` runs only when node_modules is missing or older than
+# every report, and playwright-core (no browser download: the browser test drives Debian's
+# /usr/bin/chromium). Idempotent: `npm ci` runs only when node_modules is missing or older than
 # package-lock.json, so setup.sh can call this on every run.
 set -euo pipefail
 

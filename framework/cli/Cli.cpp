@@ -20,6 +20,12 @@ commands:
   ls              list recorded runs (--json for scripts)
   show RUN        one run: resolved config, metrics per class, confusion matrix
   report          write a self-contained HTML report of recorded runs
+  predict --run RUN IMAGE...
+                  classify the expression of every face in photos with a trained run
+  export          runs, epoch histories or predictions as CSV or JSON
+  plot            SVG/PNG figures: learning curves, confusion matrices, comparison
+  augment-preview CONFIG -o FILE.png
+                  a PNG grid of training images through the config's augmentation
 
 `ferlab <command> --help` describes each command's options.)";
 
@@ -42,6 +48,10 @@ int main(int argc, char** argv) {
     if (command == "ls") return listCommand(args);
     if (command == "show") return showCommand(args);
     if (command == "report") return reportCommand(args);
+    if (command == "predict") return predictCommand(args);
+    if (command == "export") return exportCommand(args);
+    if (command == "plot") return plotCommand(args);
+    if (command == "augment-preview") return augmentPreviewCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));
   } catch (const Error& error) {
     fmt::print(stderr, "ferlab {}: error: {}\n", command, error.what());

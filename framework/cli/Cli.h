@@ -17,5 +17,9 @@ int runCommand(const std::vector<std::string>& args);
 int listCommand(const std::vector<std::string>& args);
 int showCommand(const std::vector<std::string>& args);
 int reportCommand(const std::vector<std::string>& args);
+int predictCommand(const std::vector<std::string>& args);
+int exportCommand(const std::vector<std::string>& args);
+int plotCommand(const std::vector<std::string>& args);
+int augmentPreviewCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

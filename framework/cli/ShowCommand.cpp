@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "framework/cli/Cli.h"
 #include "framework/cli/CommandLine.h"
@@ -93,7 +94,8 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
                            {"val_accuracy", e.val_accuracy},
                            {"val_macro_f1", e.val_macro_f1},
                            {"images_per_sec", e.images_per_sec},
-                           {"seconds", e.seconds}});
+                           {"seconds", e.seconds},
+                           {"class_counts", e.class_counts}});
   }
   for (const auto& split : splits) splits_json.push_back(splitToJson(split));
   json phases_json = json::array();
@@ -127,6 +129,31 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   std::cout << out.dump(2) << "\n";
 }
 
+// Training samples per class that the first and the last epoch presented (after balancing).
+void printClassCounts(const std::vector<tracking::EpochRecord>& epochs,
+                      const std::vector<tracking::SplitMetrics>& splits) {
+  std::vector<const tracking::EpochRecord*> shown;
+  for (const auto& epoch : epochs) {
+    if (!epoch.class_counts.empty()) shown.push_back(&epoch);
+  }
+  if (shown.empty()) return;
+  if (shown.size() > 2) shown.erase(shown.begin() + 1, shown.end() - 1);
+  std::vector<std::string> names;
+  if (!splits.empty()) {
+    for (const auto& c : splits.front().classes) names.push_back(c.name);
+  }
+  fmt::print("\ntraining samples per class (after balancing){}:\n",
+             names.size() == shown.front()->class_counts.size()
+                 ? fmt::format(", {}", fmt::join(names, " "))
+                 : std::string());
+  for (const auto* epoch : shown) {
+    std::int64_t total = 0;
+    for (const auto count : epoch->class_counts) total += count;
+    fmt::print("  epoch {}: {} (total {})\n", epoch->epoch, fmt::join(epoch->class_counts, " "),
+               total);
+  }
+}
+
 void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
                const std::vector<tracking::SplitMetrics>& splits) {
@@ -153,6 +180,7 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   if (!phases.empty()) fmt::print("\nphases:\n{}", phasesTable(phases));
   if (!epochs.empty())
     fmt::print("\nepochs (* = selected):\n{}", epochsTable(epochs, summary.best_epoch));
+  printClassCounts(epochs, splits);
   for (const auto& split : splits) {
     fmt::print("\n{}: accuracy {}  macro-F1 {:.3f}  loss {:.4f}\n{}", split.split,
                percentOrDash(split.accuracy), split.macro_f1, split.loss, classTable(split));

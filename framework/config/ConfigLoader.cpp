@@ -1486,4 +1486,33 @@ std::string defaultConfigToml() {
   return kDefaultToml;
 }
 
+RunConfig runConfigFromResolvedJson(const std::string& resolved_json, const std::string& source) {
+  json stored;
+  try {
+    stored = json::parse(resolved_json);
+  } catch (const json::exception& error) {
+    throw ConfigError(source + ": stored config is not JSON: " + error.what());
+  }
+  // Defaults first: a run recorded before a key existed gets that key's default, which is
+  // what it ran with.
+  json config = schema().defaults();
+  if (stored.is_object()) config.merge_patch(stored);
+  RunConfig run;
+  for (const Field& field : schema().fields()) {
+    try {
+      field.assign(run, config[pointerTo(field.key)]);
+    } catch (const json::exception& error) {
+      throw ConfigError(source + ": stored config key " + field.key + ": " + error.what());
+    }
+  }
+  for (const ArrayField& array : schema().arrays()) {
+    try {
+      array.assign(run, config[pointerTo(array.key)]);
+    } catch (const json::exception& error) {
+      throw ConfigError(source + ": stored config key " + array.key + ": " + error.what());
+    }
+  }
+  return run;
+}
+
 }  // namespace ferlab::config

@@ -80,4 +80,9 @@ Experiment parseExperiment(const std::string& toml_text, const std::string& sour
 /// The default configuration as TOML text (for `ferlab run --print-defaults` and docs).
 std::string defaultConfigToml();
 
+/// The RunConfig of a recorded run from its ResolvedRun::resolved_json (the store's
+/// config_json); keys missing from older records take today's defaults. `source` names the
+/// run in errors. Throws ConfigError (not JSON, a value of the wrong type).
+RunConfig runConfigFromResolvedJson(const std::string& resolved_json, const std::string& source);
+
 }  // namespace ferlab::config

@@ -20,6 +20,14 @@ const char* splitName(Split split);
 /// 4=sad 5=surprise 6=neutral (lower-case, as the image-folder layout names its folders).
 const std::vector<std::string>& fer2013ClassNames();
 
+/// Face-alignment outcomes over a dataset (FaceAligner.h): images aligned on an eye pair,
+/// cropped to the face box only, left unaligned (no face). -1 everywhere when data.align is
+/// "none".
+struct AlignmentCounts {
+  std::int64_t aligned = -1, face_only = -1, none = -1;
+  bool known() const { return aligned >= 0; }
+};
+
 struct Dataset {
   int image_size = 48;                   ///< pixels per side
   std::vector<std::string> class_names;  ///< index = label
@@ -32,6 +40,9 @@ struct Dataset {
   /// Cache key: hash of the source files' names and bytes plus every preprocessing setting
   /// that changes the decoded result. Empty for datasets built in memory.
   std::string key;
+  /// Outcome counts of data.align over all N images (kept by the cache; a subset keeps the
+  /// counts of the whole dataset it was drawn from).
+  AlignmentCounts alignment;
 
   std::size_t size() const { return labels.size(); }
   /// Indices of the samples in `split`, ascending.

@@ -19,6 +19,7 @@
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
 #include "framework/core/Stopwatch.h"
+#include "framework/data/FaceAligner.h"
 #include "framework/data/Fer2013Reader.h"
 #include "framework/data/Splits.h"
 
@@ -30,11 +31,14 @@ namespace fs = std::filesystem;
 // File layout (all integers little-endian):
 //   "FERLABDS" | u32 version | u32 image_size | u64 N | u32 classes, per class u32 length +
 //   name | N x i64 labels | N x u8 splits | N*S*S pixels | N x (u32 length + sample id) |
-//   u32 length + key | u64 FNV-1a of every preceding byte.
-// Bump kFormatVersion whenever the layout or the meaning of the decoded data changes: it is
-// hashed into every key, so old cache files simply stop matching.
+//   u32 length + key | [version 2 only: 3 x u64 alignment counts aligned, face_only, none] |
+//   u64 FNV-1a of every preceding byte.
+// Bump kFormatVersion whenever the meaning of the decoded data changes: it is hashed into
+// every key, so old cache files simply stop matching. Unaligned datasets are written as
+// layout 1, so the alignment counts (layout 2) left every existing key and file valid.
 constexpr char kMagic[8] = {'F', 'E', 'R', 'L', 'A', 'B', 'D', 'S'};
 constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kAlignedLayout = 2;
 // Sanity bounds that stop a corrupt header from asking for absurd allocations.
 constexpr std::uint32_t kMaxImageSize = 4096;
 constexpr std::uint32_t kMaxClasses = 4096;
@@ -116,8 +120,9 @@ class CacheReader {
 
 void writeBody(const Dataset& dataset, CacheWriter& writer) {
   const std::size_t count = dataset.size();
+  const bool aligned = dataset.alignment.known();
   writer.bytes(kMagic, sizeof kMagic);
-  writer.u32(kFormatVersion);
+  writer.u32(aligned ? kAlignedLayout : kFormatVersion);
   writer.u32(static_cast<std::uint32_t>(dataset.image_size));
   writer.u64(count);
   writer.u32(static_cast<std::uint32_t>(dataset.class_names.size()));
@@ -134,6 +139,12 @@ void writeBody(const Dataset& dataset, CacheWriter& writer) {
   writer.bytes(dataset.pixels.data(), dataset.pixels.size());
   for (const std::string& id : dataset.sample_ids) writer.string(id);
   writer.string(dataset.key);
+  if (aligned) {
+    for (const std::int64_t value :
+         {dataset.alignment.aligned, dataset.alignment.face_only, dataset.alignment.none}) {
+      writer.u64(static_cast<std::uint64_t>(value));
+    }
+  }
 }
 
 void checkWritable(const Dataset& dataset, const std::string& path) {
@@ -154,8 +165,9 @@ Dataset readBody(CacheReader& reader) {
   reader.bytes(magic, sizeof magic);
   if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) throw CorruptCache{"not a FERLab cache"};
   const std::uint32_t version = reader.u32();
-  if (version != kFormatVersion) {
-    throw CorruptCache{fmt::format("format version {}, expected {}", version, kFormatVersion)};
+  if (version != kFormatVersion && version != kAlignedLayout) {
+    throw CorruptCache{fmt::format("format version {}, expected {} or {}", version, kFormatVersion,
+                                   kAlignedLayout)};
   }
   Dataset dataset;
   const std::uint32_t side = reader.u32();
@@ -195,6 +207,16 @@ Dataset readBody(CacheReader& reader) {
   dataset.sample_ids.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i) dataset.sample_ids.push_back(reader.string());
   dataset.key = reader.string();
+  if (version == kAlignedLayout) {
+    AlignmentCounts& counts = dataset.alignment;
+    counts.aligned = static_cast<std::int64_t>(reader.u64());
+    counts.face_only = static_cast<std::int64_t>(reader.u64());
+    counts.none = static_cast<std::int64_t>(reader.u64());
+    if (counts.aligned < 0 || counts.face_only < 0 || counts.none < 0 ||
+        static_cast<std::uint64_t>(counts.aligned + counts.face_only + counts.none) != count) {
+      throw CorruptCache{"alignment counts do not sum to the image count"};
+    }
+  }
 
   const std::uint64_t expected = reader.checksum();
   if (reader.u64() != expected) throw CorruptCache{"checksum mismatch"};
@@ -260,6 +282,14 @@ std::string settingsOf(const std::string& reader, const SplitCoverage& coverage,
   if (!coverage.has_val || !coverage.has_test) {
     settings += fmt::format(" split_seed={}", config.split_seed);
   }
+  // Only when on: data.align = "none" keeps the keys (and cache files) it always had. The
+  // cascades are keyed by content; a change to FaceAligner's method must add a version tag
+  // here, or caches aligned the old way would still match.
+  if (config.align != "none") {
+    settings += fmt::format(" align={} align_margin={} align_upsample={} cascades=[{}]",
+                            config.align, config.align_margin, config.align_upsample,
+                            cascadeFingerprint(config.cascade_dir));
+  }
   return settings;
 }
 
@@ -306,6 +336,11 @@ Dataset decodeSource(const RawSource& source, const config::DataConfig& config) 
                                   : decodeChallengeCsv(*source.csv, config.image_size);
   carveMissingSplits(dataset, source.coverage(), config.val_fraction, config.test_fraction,
                      config.split_seed);
+  if (config.align == "eyes") {
+    const AlignmentCounts counts = alignDataset(dataset, config);
+    log::info("face alignment: {} aligned, {} face only, {} no face of {} images", counts.aligned,
+              counts.face_only, counts.none, dataset.size());
+  }
   return dataset;
 }
 

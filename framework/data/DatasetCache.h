@@ -29,9 +29,12 @@ struct LoadInfo {
 
 /// The data stage of the pipeline: reads `config.path` (folder or CSV, by `format` or by
 /// extension when "auto"), computes the key, reuses or writes the cache in
-/// `config.cache_dir` (an empty cache_dir reads and writes no cache), carves missing splits
-/// and applies `subset` (seeded with split_seed, after the cache, so subsets share one cache
-/// entry). A cache that cannot be written is a warning, not an error. Throws DataError.
+/// `config.cache_dir` (an empty cache_dir reads and writes no cache), carves missing splits,
+/// aligns every image when data.align = "eyes" (FaceAligner.h, all cores; the alignment
+/// settings and cascade files are part of the key, the outcome counts are cached with the
+/// data in Dataset::alignment) and applies `subset` (seeded with split_seed, after the
+/// cache, so subsets share one cache entry). A cache that cannot be written is a warning,
+/// not an error. Throws DataError.
 Dataset loadDataset(const config::DataConfig& config, LoadInfo* info = nullptr);
 
 }  // namespace ferlab::data

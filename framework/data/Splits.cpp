@@ -163,6 +163,7 @@ Dataset applySubset(const Dataset& dataset, double subset, bool is_count, std::i
     if (hasIds) result.sample_ids.push_back(dataset.sample_ids[source]);
   }
   if (!dataset.key.empty()) result.key = fmt::format("{}+subset{}s{}", dataset.key, subset, seed);
+  result.alignment = dataset.alignment;  // counts of the source the subset was drawn from
   return result;
 }
 

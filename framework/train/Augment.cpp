@@ -1,5 +1,6 @@
 #include "framework/train/Augment.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/nn/functional.h>
@@ -186,6 +187,112 @@ torch::Tensor eraseBoxes(const torch::Tensor& images, const torch::Tensor& top,
 torch::Tensor addInputNoise(const torch::Tensor& normalized, double std) {
   if (std <= 0.0) return normalized;
   return normalized + torch::randn_like(normalized) * std;
+}
+
+double sampleBeta(double alpha) {
+  const auto gammas = torch::_standard_gamma(
+      torch::full({2}, alpha, torch::TensorOptions().dtype(torch::kFloat64)));
+  const double first = gammas[0].item<double>(), second = gammas[1].item<double>();
+  // Both draws underflow to 0 only for tiny alpha; the limit of Beta(a, a) as a -> 0 puts
+  // half its mass at each end, and either end is a valid weight.
+  return first + second > 0.0 ? first / (first + second) : 1.0;
+}
+
+torch::Tensor mixupImages(const torch::Tensor& inputs, const torch::Tensor& permutation,
+                          double lambda) {
+  return inputs * lambda + inputs.index_select(0, permutation) * (1.0 - lambda);
+}
+
+CutBox cutmixBox(std::int64_t height, std::int64_t width, double lambda, std::int64_t centre_y,
+                 std::int64_t centre_x) {
+  const double cut_ratio = std::sqrt(std::max(0.0, 1.0 - lambda));
+  const auto cut_h = static_cast<std::int64_t>(static_cast<double>(height) * cut_ratio);
+  const auto cut_w = static_cast<std::int64_t>(static_cast<double>(width) * cut_ratio);
+  const auto clip = [](std::int64_t v, std::int64_t high) {
+    return std::clamp<std::int64_t>(v, 0, high);
+  };
+  const auto top = clip(centre_y - cut_h / 2, height), bottom = clip(centre_y + cut_h / 2, height);
+  const auto left = clip(centre_x - cut_w / 2, width), right = clip(centre_x + cut_w / 2, width);
+  return {top, left, bottom - top, right - left};
+}
+
+double keptAreaFraction(const CutBox& box, std::int64_t height, std::int64_t width) {
+  return 1.0 - static_cast<double>(box.height * box.width) / static_cast<double>(height * width);
+}
+
+torch::Tensor pasteBox(const torch::Tensor& inputs, const torch::Tensor& permutation,
+                       const CutBox& box) {
+  auto result = inputs.clone();
+  if (box.height == 0 || box.width == 0) return result;
+  const auto window = [&](const torch::Tensor& t) {
+    return t.slice(2, box.top, box.top + box.height).slice(3, box.left, box.left + box.width);
+  };
+  window(result).copy_(window(inputs.index_select(0, permutation)));
+  return result;
+}
+
+torch::Tensor mixBatch(const torch::Tensor& inputs, const config::AugmentConfig& config,
+                       BatchMix& mix) {
+  mix = BatchMix{};
+  if (config.mixup <= 0.0 && config.cutmix <= 0.0) return inputs;
+  // Scalar draws on the CPU generator: no device synchronisation, the same stream on any
+  // device.
+  const double choice = torch::rand({1}, torch::kFloat64).item<double>();
+  if (choice >= config.mixup + config.cutmix) return inputs;
+  const bool use_mixup = choice < config.mixup;
+  const double lambda = sampleBeta(use_mixup ? config.mixup_alpha : config.cutmix_alpha);
+  const auto batch = inputs.size(0), height = inputs.size(2), width = inputs.size(3);
+  std::int64_t centre_y = 0, centre_x = 0;
+  if (!use_mixup) {
+    centre_y = torch::randint(height, {1}, torch::kInt64).item<std::int64_t>();
+    centre_x = torch::randint(width, {1}, torch::kInt64).item<std::int64_t>();
+  }
+  mix.permutation = torch::randperm(batch, torch::kInt64).to(inputs.device());
+  if (use_mixup) {
+    mix.kind = MixKind::Mixup;
+    mix.lambda = lambda;
+    return mixupImages(inputs, mix.permutation, lambda);
+  }
+  mix.kind = MixKind::CutMix;
+  mix.box = cutmixBox(height, width, lambda, centre_y, centre_x);
+  mix.lambda = keptAreaFraction(mix.box, height, width);
+  return pasteBox(inputs, mix.permutation, mix.box);
+}
+
+TrainingBatch trainingBatch(const DeviceDataset& data, const torch::Tensor& sample_indices,
+                            const config::AugmentConfig& config) {
+  TrainingBatch batch;
+  auto images = data.images(sample_indices);
+  if (augmentsAnything(config)) images = augmentBatch(images, config);
+  batch.inputs = mixBatch(data.normalize(images), config, batch.mix);
+  if (config.noise_std > 0) batch.inputs = addInputNoise(batch.inputs, config.noise_std);
+  batch.labels = data.labels(sample_indices);
+  return batch;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> fiveCropCorners(std::int64_t side,
+                                                                   std::int64_t crop) {
+  const auto far = side - crop;
+  const auto centre = static_cast<std::int64_t>(std::lround(static_cast<double>(far) / 2.0));
+  return {{0, 0}, {0, far}, {far, 0}, {far, far}, {centre, centre}};
+}
+
+std::vector<torch::Tensor> tenCropViews(const torch::Tensor& inputs, int crop_size) {
+  namespace F = torch::nn::functional;
+  const auto side = inputs.size(3);
+  std::vector<torch::Tensor> views;
+  for (const auto& [top, left] : fiveCropCorners(side, crop_size)) {
+    auto view = inputs.slice(2, top, top + crop_size).slice(3, left, left + crop_size);
+    if (crop_size != side) {
+      view = F::interpolate(view, F::InterpolateFuncOptions()
+                                      .size(std::vector<std::int64_t>{side, side})
+                                      .mode(torch::kBilinear)
+                                      .align_corners(false));
+    }
+    views.push_back(view);
+    views.push_back(view.flip({3}));
+  }
+  return views;
 }
 
 torch::Tensor augmentBatch(const torch::Tensor& images, const config::AugmentConfig& config) {

@@ -24,13 +24,20 @@
 //                 filled with uniform random grey values in [0, 255] as in the paper
 //                 (torchvision value="random" draws normal values after normalisation)
 // Gaussian input noise (`noise_std`) runs after normalisation: see addInputNoise.
-// Mixup and CutMix change the labels too, so they are not batch image ops and live elsewhere.
+// Mixup and CutMix mix whole batches and change the loss too: see mixBatch and
+// trainingBatch, which runs the full training input pipeline in the trainer's order.
 // Random draws come from LibTorch's global generator, which the trainer seeds per epoch; an op
 // whose probability is 0 draws nothing, so it changes neither the images nor the stream.
+// Test-time views (ten-crop) are at the end of this header.
+
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <torch/types.h>
 
 #include "framework/config/RunConfig.h"
+#include "framework/train/DeviceDataset.h"
 
 namespace ferlab::train {
 
@@ -77,5 +84,89 @@ torch::Tensor eraseBoxes(const torch::Tensor& images, const torch::Tensor& top,
 /// normalised float batch, as Keras GaussianNoise does in training; `std` <= 0 returns the
 /// input. Any float shape in, the same shape and dtype out, on the same device.
 torch::Tensor addInputNoise(const torch::Tensor& normalized, double std);
+
+// --- Batch mixing -------------------------------------------------------------------------
+// Mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018) and CutMix
+// (Yun et al., "CutMix: Regularization Strategy to Train Strong Classifiers with Localizable
+// Features", ICCV 2019), as in the papers' reference code: the batch is mixed with a
+// permuted copy of itself, one weight per batch, and the loss becomes
+// lambda * loss(y) + (1 - lambda) * loss(y[permutation]) (trainingLoss in Trainer.h).
+
+enum class MixKind { None, Mixup, CutMix };
+
+/// A box of rows [top, top + height) and columns [left, left + width), in pixels.
+struct CutBox {
+  std::int64_t top = 0, left = 0, height = 0, width = 0;
+};
+
+/// How a batch was mixed. kind None: permutation undefined, lambda 1.
+struct BatchMix {
+  MixKind kind = MixKind::None;
+  torch::Tensor permutation;  ///< int64 [B] on the batch's device: partner of each image
+  double lambda = 1.0;        ///< weight of each image's own label, in [0, 1]
+  CutBox box;                 ///< CutMix only: the pasted box (same for the whole batch)
+  bool mixed() const { return kind != MixKind::None; }
+};
+
+/// One draw from Beta(alpha, alpha) as G1 / (G1 + G2) with G1, G2 ~ Gamma(alpha, 1)
+/// (torch::_standard_gamma) from LibTorch's global CPU generator: deterministic under
+/// torch::manual_seed whatever the training device. alpha > 0.
+double sampleBeta(double alpha);
+
+/// Mixup of a float batch [B, ...]: lambda * x + (1 - lambda) * x[permutation], with
+/// permutation int64 [B]. Same shape and dtype out.
+torch::Tensor mixupImages(const torch::Tensor& inputs, const torch::Tensor& permutation,
+                          double lambda);
+
+/// CutMix's box for an image of height x width pixels (the reference code's rand_bbox):
+/// sides floor(H sqrt(1 - lambda)) and floor(W sqrt(1 - lambda)), centred on (centre_y,
+/// centre_x) (each half side rounded down), clipped to the image.
+CutBox cutmixBox(std::int64_t height, std::int64_t width, double lambda, std::int64_t centre_y,
+                 std::int64_t centre_x);
+
+/// The fraction of the image outside `box`: the weight of the image's own label after
+/// clipping, 1 - box area / (height x width).
+double keptAreaFraction(const CutBox& box, std::int64_t height, std::int64_t width);
+
+/// Pastes the box of the permuted batch into each image: inputs [B, C, H, W] (any dtype),
+/// permutation int64 [B]. Pixels outside the box are untouched.
+torch::Tensor pasteBox(const torch::Tensor& inputs, const torch::Tensor& permutation,
+                       const CutBox& box);
+
+/// Per batch (inputs float [B, C, H, W], normalised): with probability `mixup` mixup with
+/// lambda ~ Beta(mixup_alpha, mixup_alpha); else with probability `cutmix` CutMix with lambda
+/// ~ Beta(cutmix_alpha, cutmix_alpha), the box centre uniform over the pixels and lambda then
+/// recomputed from the clipped box; else nothing. Both probabilities 0: draws nothing.
+/// Returns the mixed batch; `mix` receives how it was mixed.
+torch::Tensor mixBatch(const torch::Tensor& inputs, const config::AugmentConfig& config,
+                       BatchMix& mix);
+
+/// One training batch as the model sees it.
+struct TrainingBatch {
+  torch::Tensor inputs;  ///< float32 [B, 1, S, S], normalised, augmented, mixed, noised
+  torch::Tensor labels;  ///< int64 [B], each image's own label (before mixing)
+  BatchMix mix;
+};
+
+/// The whole training input pipeline for the samples `sample_indices` (int64 [B] on the
+/// device), in the trainer's order: augmentBatch on uint8, normalisation, mixBatch,
+/// addInputNoise (noise last, like a Keras GaussianNoise input layer). Used by the Trainer
+/// and by `ferlab augment-preview`, so the preview shows exactly what training sees.
+TrainingBatch trainingBatch(const DeviceDataset& data, const torch::Tensor& sample_indices,
+                            const config::AugmentConfig& config);
+
+// --- Test-time views ----------------------------------------------------------------------
+
+/// Top-left corners (row, column) of the five crops of side `crop` in a `side` x `side`
+/// image, in the order top-left, top-right, bottom-left, bottom-right, centre; the centre
+/// crop starts at round((side - crop) / 2) as in torchvision FiveCrop.
+std::vector<std::pair<std::int64_t, std::int64_t>> fiveCropCorners(std::int64_t side,
+                                                                   std::int64_t crop);
+
+/// Ten-crop test-time augmentation (Krizhevsky et al. 2012; torchvision TenCrop): the five
+/// crops of `crop_size` pixels (fiveCropCorners) of float inputs [B, C, S, S], each resized
+/// back to S x S (bilinear, align_corners=false; no resize when crop_size = S), each followed
+/// by its horizontal mirror: 10 tensors float [B, C, S, S]. crop_size in [1, S].
+std::vector<torch::Tensor> tenCropViews(const torch::Tensor& inputs, int crop_size);
 
 }  // namespace ferlab::train

@@ -52,9 +52,10 @@ class DatasetMemo {
  public:
   const data::Dataset& get(const config::DataConfig& config) {
     const std::string key =
-        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format, config.cache_dir,
-                    config.image_size, config.subset, config.subset_is_count, config.val_fraction,
-                    config.test_fraction, config.split_seed);
+        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format,
+                    config.cache_dir, config.image_size, config.subset, config.subset_is_count,
+                    config.val_fraction, config.test_fraction, config.split_seed, config.align,
+                    config.align_margin, config.align_upsample, config.cascade_dir);
     auto found = datasets_.find(key);
     if (found == datasets_.end()) found = datasets_.emplace(key, data::loadDataset(config)).first;
     return found->second;
@@ -102,6 +103,13 @@ void writeResolvedConfig(const fs::path& run_dir, const config::ResolvedRun& run
   std::ofstream(run_dir / "config.json") << run.resolved_json << '\n';
 }
 
+// The input normalisation measured on the training split: `ferlab predict` needs it to feed
+// new images exactly as the model saw its training data (PredictCommand.cpp reads it).
+void writeInputNormalization(const fs::path& run_dir, const DeviceDataset& data) {
+  std::ofstream(run_dir / kNormalizationFile)
+      << fmt::format("{{\"mean\": {:.9g}, \"std\": {:.9g}}}\n", data.mean(), data.std());
+}
+
 // Trains and records one run; returns normally when it finished.
 void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
               tracking::SqliteStore& store, DatasetMemo& datasets,
@@ -131,6 +139,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
             device_data.count(data::Split::Test));
 
   writeResolvedConfig(run_dir, run);
+  writeInputNormalization(run_dir, device_data);
   Trainer trainer(config, model, device_data, run_dir.string());
   const int completed = trainer.resume();
   if (completed > 0)
@@ -144,6 +153,12 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   record.opencv_version = data::opencvVersion();
   record.device = device.str();
   record.dataset_key = dataset.key;
+  record.alignment = {dataset.alignment.aligned, dataset.alignment.face_only,
+                      dataset.alignment.none};
+  if (dataset.alignment.known()) {
+    log::info("face alignment ({}): {} aligned, {} face only, {} no face", config.data.align,
+              dataset.alignment.aligned, dataset.alignment.face_only, dataset.alignment.none);
+  }
   if (models::isImageNetBackbone(config.model.name))
     record.pretrained = config.model.weights.empty() ? 0 : 1;
   record.started_at = core::utcNowIso8601();

@@ -32,6 +32,10 @@ struct ExperimentOutcome {
 ExperimentOutcome runExperiment(const config::Experiment& experiment,
                                 const ExperimentOptions& options);
 
+/// File in a run's folder holding the training split's input normalisation as JSON,
+/// {"mean": m, "std": s} (pixels scaled to [0, 1]), for `ferlab predict`.
+inline constexpr const char* kNormalizationFile = "normalization.json";
+
 /// 12 hex digits: hashHex(experiment + "/" + config_hash), the run's id and folder name.
 std::string runId(const std::string& experiment, const std::string& config_hash);
 

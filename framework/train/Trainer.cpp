@@ -83,6 +83,11 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
     class_weights_ = balancedClassWeights(data_.trainClassCounts()).to(data_.device());
   }
   if (data_.device().is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  if (config_.eval.tta == "ten_crop" &&
+      (config_.eval.crop_size < 1 || config_.eval.crop_size > data_.imageSize())) {
+    throw ConfigError(fmt::format("eval.crop_size: {} does not fit the {} x {} pixel images",
+                                  config_.eval.crop_size, data_.imageSize(), data_.imageSize()));
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -115,13 +120,30 @@ void Trainer::activatePhase(const PhasePlan& phase) {
   }
 }
 
-torch::Tensor Trainer::lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const {
+torch::Tensor classificationLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                 const config::RunConfig& config,
+                                 const torch::Tensor& class_weights) {
   namespace F = torch::nn::functional;
-  if (config_.balance.method == "focal")
-    return focalLoss(logits, labels, config_.balance.focal_gamma);
-  auto options = F::CrossEntropyFuncOptions().label_smoothing(config_.train.label_smoothing);
-  if (class_weights_.defined()) options.weight(class_weights_);
+  if (config.balance.method == "focal")
+    return focalLoss(logits, labels, config.balance.focal_gamma);
+  auto options = F::CrossEntropyFuncOptions().label_smoothing(config.train.label_smoothing);
+  if (class_weights.defined()) options.weight(class_weights);
   return F::cross_entropy(logits, labels, options);
+}
+
+torch::Tensor trainingLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                           const BatchMix& mix, const config::RunConfig& config,
+                           const torch::Tensor& class_weights) {
+  const auto own = classificationLoss(logits, labels, config, class_weights);
+  if (!mix.mixed()) return own;
+  const auto partner =
+      classificationLoss(logits, labels.index_select(0, mix.permutation), config, class_weights);
+  return own * mix.lambda + partner * (1.0 - mix.lambda);
+}
+
+torch::Tensor dominantLabels(const torch::Tensor& labels, const BatchMix& mix) {
+  if (!mix.mixed() || mix.lambda >= 0.5) return labels;
+  return labels.index_select(0, mix.permutation);
 }
 
 Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
@@ -137,6 +159,11 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   // A final batch of one sample would break BatchNorm's training statistics: drop it.
   const auto usable = (n % batch_size == 1 && n > 1) ? n - 1 : n;
   const auto steps = (usable + batch_size - 1) / batch_size;
+  // What the epoch presents after balancing (one device sync per epoch).
+  const auto presented =
+      torch::bincount(data_.labels(order.slice(0, 0, usable)), {}, data_.numClasses())
+          .to(torch::kCPU, torch::kInt64)
+          .contiguous();
 
   auto loss_sum =
       torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(data_.device()));
@@ -147,14 +174,9 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   for (std::int64_t step = 0; step < steps; ++step) {
     const auto batch_indices =
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
-    auto images = data_.images(batch_indices);
-    if (augmentsAnything(config_.augment)) images = augmentBatch(images, config_.augment);
-    auto inputs = data_.normalize(images);
-    if (config_.augment.noise_std > 0) inputs = addInputNoise(inputs, config_.augment.noise_std);
-    const auto labels = data_.labels(batch_indices);
-
-    const auto logits = model_->forward(inputs);
-    const auto loss = lossFor(logits, labels);
+    const auto batch = trainingBatch(data_, batch_indices, config_.augment);
+    const auto logits = model_->forward(batch.inputs);
+    const auto loss = trainingLoss(logits, batch.labels, batch.mix, config_, class_weights_);
     optimizer_->zero_grad();
     loss.backward();
     if (config_.train.grad_clip > 0) {
@@ -163,7 +185,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
     optimizer_->step();
 
     loss_sum += loss.detach().to(torch::kFloat64) * batch_indices.size(0);
-    correct += logits.detach().argmax(1).eq(labels).sum();
+    correct += logits.detach().argmax(1).eq(dominantLabels(batch.labels, batch.mix)).sum();
     if (step % 20 == 19) {  // reading the sums synchronises the device: do it rarely
       const auto seen = static_cast<double>(std::min(usable, (step + 1) * batch_size));
       const double elapsed = stopwatch.seconds();
@@ -180,6 +202,8 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   stats.loss = loss_sum.item<double>() / seen;  // synchronises, so the timing below is honest
   stats.accuracy = static_cast<double>(correct.item<std::int64_t>()) / seen;
   stats.images_per_sec = seen / stopwatch.seconds();
+  stats.class_counts.assign(presented.data_ptr<std::int64_t>(),
+                            presented.data_ptr<std::int64_t>() + presented.numel());
   return stats;
 }
 
@@ -197,9 +221,18 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
     const auto batch_indices =
         indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
     const auto inputs = data_.normalize(data_.images(batch_indices));
-    auto probabilities = torch::softmax(model_->forward(inputs), 1);
-    if (config_.eval.tta == "hflip") {
-      probabilities = (probabilities + torch::softmax(model_->forward(inputs.flip({3})), 1)) / 2;
+    torch::Tensor probabilities;
+    if (config_.eval.tta == "ten_crop") {
+      // One forward pass per view: peak activation memory stays that of one batch.
+      const auto views = tenCropViews(inputs, config_.eval.crop_size);
+      probabilities = torch::zeros({batch_indices.size(0), k}, inputs.options());
+      for (const auto& view : views) probabilities += torch::softmax(model_->forward(view), 1);
+      probabilities /= static_cast<double>(views.size());
+    } else {
+      probabilities = torch::softmax(model_->forward(inputs), 1);
+      if (config_.eval.tta == "hflip") {
+        probabilities = (probabilities + torch::softmax(model_->forward(inputs.flip({3})), 1)) / 2;
+      }
     }
     const auto labels = data_.labels(batch_indices);
     const auto true_probability = probabilities.gather(1, labels.view({-1, 1})).clamp_min(1e-12);
@@ -296,6 +329,7 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
     record.val_macro_f1 = validation.metrics.macro_f1;
     record.lr = lr;
     record.images_per_sec = stats.images_per_sec;
+    record.class_counts = stats.class_counts;
     record.seconds = stopwatch.seconds();
 
     const double monitored = monitoredValue(record);

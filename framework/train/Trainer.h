@@ -8,6 +8,10 @@
 // Reproducibility: LibTorch's global generator is re-seeded at the start of every epoch from
 // (train.seed, epoch), so a run resumed from last.pt draws exactly the batches, flips and
 // dropout masks the uninterrupted run would have drawn (bit-identical on CPU).
+// Batch mixing (augment.mixup / augment.cutmix): the recorded training loss is the mixed loss
+// (trainingLoss) and training accuracy counts each prediction against the label that
+// dominates its image's mix (dominantLabels). Each epoch records how many samples of each
+// class it presented after balancing (EpochRecord::class_counts).
 
 #include <cstdint>
 #include <functional>
@@ -21,6 +25,7 @@
 #include "framework/config/RunConfig.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
+#include "framework/train/Augment.h"
 #include "framework/train/DeviceDataset.h"
 #include "framework/train/LrSchedule.h"
 #include "framework/train/Metrics.h"
@@ -72,10 +77,10 @@ class Trainer {
  private:
   struct EpochTrainStats {
     double loss = 0.0, accuracy = 0.0, images_per_sec = 0.0;
+    std::vector<std::int64_t> class_counts;  // samples of each class the epoch presented
   };
   void activatePhase(const PhasePlan& phase);
   EpochTrainStats trainEpoch(int epoch);
-  torch::Tensor lossFor(const torch::Tensor& logits, const torch::Tensor& labels) const;
   double monitoredValue(const tracking::EpochRecord& record) const;
   bool improves(double value) const;
   void updateSummary(const tracking::EpochRecord& record, bool is_best);
@@ -101,6 +106,26 @@ class Trainer {
   int throughput_epochs_ = 0;
   double first_epoch_throughput_ = 0.0;
 };
+
+/// The per-batch loss of `config` on logits float32 [B, k] and labels int64 [B] -> scalar:
+/// focal loss when balance.method = "focal" (Lin et al. 2017), else cross-entropy with
+/// train.label_smoothing and `class_weights` (float32 [k], or undefined for none; PyTorch's
+/// weighted mean).
+torch::Tensor classificationLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                 const config::RunConfig& config,
+                                 const torch::Tensor& class_weights);
+
+/// The training loss of a possibly mixed batch: classificationLoss(labels) for an unmixed
+/// one, else lambda * loss(labels) + (1 - lambda) * loss(labels[permutation]) (mixup, Zhang
+/// et al. 2018; CutMix, Yun et al. 2019), with smoothing, weights or focal loss in each term.
+torch::Tensor trainingLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                           const BatchMix& mix, const config::RunConfig& config,
+                           const torch::Tensor& class_weights);
+
+/// The label training accuracy counts against (int64 [B]): each image's own label, or its
+/// partner's where the partner dominates the mix (lambda < 0.5). So a mixed batch's train
+/// accuracy is the share of predictions that hit the larger of the two labels.
+torch::Tensor dominantLabels(const torch::Tensor& labels, const BatchMix& mix);
 
 /// The device named by `train.device` ("auto": CUDA when available, else CPU). Throws
 /// ConfigError when CUDA is requested but unavailable.

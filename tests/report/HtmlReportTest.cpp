@@ -1,10 +1,12 @@
 #include "framework/report/HtmlReport.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,27 +14,31 @@
 #include <nlohmann/json.hpp>
 
 #include "framework/core/Errors.h"
+#include "framework/report/Charts.h"
 #include "framework/tracking/SqliteStore.h"
 
 namespace ferlab::report {
 namespace {
 
 namespace fs = std::filesystem;
+using tracking::ClassMetrics;
 using tracking::EpochRecord;
+using tracking::Prediction;
 using tracking::RunRecord;
 using tracking::RunSummary;
 using tracking::SplitMetrics;
 
 const std::string kHostileName = "<script>alert(1)</script>";
 const std::string kAssetsDir = std::string(FERLAB_SOURCE_DIR) + "/node_modules";
+const std::string kData = std::string(FERLAB_TEST_DATA) + "/fer2013";
 const std::vector<std::string> kLibraries = {"vega/build/vega.min.js",
                                              "vega-lite/build/vega-lite.min.js",
                                              "vega-embed/build/vega-embed.min.js"};
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+const std::vector<std::string> kClasses = {"angry", "disgust",  "fear",   "happy",
+                                           "sad",   "surprise", "neutral"};
+const std::vector<std::string> kSections = {"summary", "runs",      "curves",
+                                            "effects", "per-class", "significance",
+                                            "seeds",   "errors",    "provenance"};
 
 // Occurrences of `needle` in `text`.
 int countOf(const std::string& text, const std::string& needle) {
@@ -53,19 +59,50 @@ std::string between(const std::string& text, const std::string& open, const std:
   return text.substr(start + open.size(), end - start - open.size());
 }
 
+std::string section(const std::string& html, const std::string& id) {
+  return between(html, "<section id=\"" + id + "\">", "</section>");
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Real PrivateTest image paths of the folder layout ("test/<class>/PrivateTest_*.jpg"), the
+// sample ids Fer2013Reader gives them; labels follow the folder.
+std::vector<std::pair<std::string, std::int64_t>> realSamples(std::size_t per_class) {
+  std::vector<std::pair<std::string, std::int64_t>> samples;
+  for (std::size_t label = 0; label < kClasses.size(); ++label) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(kData + "/test/" + kClasses[label])) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("PrivateTest_", 0) == 0) names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    names.resize(std::min(names.size(), per_class));
+    for (const std::string& name : names) {
+      samples.emplace_back("test/" + kClasses[label] + "/" + name, label);
+    }
+  }
+  return samples;
+}
+
 RunRecord makeRun(const std::string& id, const std::string& name, const std::string& backbone,
-                  const std::string& lr) {
+                  const std::string& lr, const std::string& seed = "1") {
   RunRecord run;
   run.id = id;
   run.experiment = "grid";
   run.name = name;
-  run.config_json = "{}";
+  run.config_json = R"({"data":{"format":"folder","path":")" + kData + R"("}})";
   run.config_hash = id + "0000";
   run.backbone = backbone;
-  run.params = {{"model.name", backbone}, {"train.epochs", "3"}, {"train.lr", lr}};
-  run.grid_values = {{"train.lr", lr}};
+  run.params = {
+      {"model.name", backbone}, {"train.epochs", "3"}, {"train.lr", lr}, {"train.seed", seed}};
+  run.grid_values = {{"train.lr", lr}, {"train.seed", seed}};
   run.git_commit = "0123456789abcdef0123456789abcdef01234567";
+  run.torch_version = "1.13.1";
   run.device = "cpu";
+  run.dataset_key = "cafe0123";
   return run;
 }
 
@@ -74,6 +111,7 @@ RunRecord makeRun(const std::string& id, const std::string& name, const std::str
 EpochRecord makeEpoch(int n, double first_loss) {
   EpochRecord epoch;
   epoch.epoch = n;
+  epoch.phase = n == 1 ? "frozen" : "fine_tune";
   epoch.train_loss = first_loss - 0.1 * n;
   epoch.val_loss = first_loss - 0.05 * n;
   epoch.train_accuracy = 0.30 + 0.05 * n;
@@ -85,6 +123,40 @@ EpochRecord makeEpoch(int n, double first_loss) {
   return epoch;
 }
 
+// Predictions on `samples`: right except where (index + offset) % every == 0, then the next
+// class with the given confidence.
+std::vector<Prediction> makePredictions(
+    const std::vector<std::pair<std::string, std::int64_t>>& samples, int every, int offset) {
+  std::vector<Prediction> predictions;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    Prediction p;
+    p.sample_index = static_cast<std::int64_t>(1000 + i);
+    p.sample_id = samples[i].first;
+    p.label = samples[i].second;
+    const bool wrong = (static_cast<int>(i) + offset) % every == 0;
+    p.predicted = wrong ? (p.label + 1) % 7 : p.label;
+    p.probabilities.assign(7, 0.05f);
+    p.probabilities[p.predicted] = 0.5f + 0.001f * static_cast<float>(i % 100);
+    predictions.push_back(p);
+  }
+  return predictions;
+}
+
+SplitMetrics metricsOf(const std::string& split, const std::vector<Prediction>& predictions) {
+  SplitMetrics metrics{split, 1.0, 0, 0, {}, std::vector<std::int64_t>(49, 0)};
+  std::int64_t right = 0;
+  for (const Prediction& p : predictions) {
+    ++metrics.confusion[p.label * 7 + p.predicted];
+    right += p.label == p.predicted;
+  }
+  metrics.accuracy = static_cast<double>(right) / predictions.size();
+  metrics.macro_f1 = metrics.accuracy - 0.05;
+  for (std::size_t c = 0; c < 7; ++c) {
+    metrics.classes.push_back({kClasses[c], 0.6, 0.55, 0.57, 10});
+  }
+  return metrics;
+}
+
 class HtmlReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -92,17 +164,22 @@ class HtmlReportTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(kAssetsDir + "/" + kLibraries[0]))
         << kAssetsDir << " lacks the chart libraries: run scripts/setup.sh (or "
         << "scripts/install_report_assets.sh) to install them before running test_report";
+    ASSERT_TRUE(fs::exists(kData + "/test")) << kData << " missing (FERLAB_SHARED_DATA)";
     std::random_device random;
     dir_ = fs::temp_directory_path() / ("ferlab-report-test-" + std::to_string(random()));
     fs::create_directories(dir_);
     store_ = std::make_unique<tracking::SqliteStore>((dir_ / "ferlab.db").string());
-    store_->ensureExperiment("grid", "experiments/grid.toml", {"train.lr"});
-    addFinished("a00000000001", "grid[lr=0.001]", "vggnet", "0.001", 3, 2.0, 0.6125);
-    addFinished("a00000000002", "grid[lr=0.01]", "simple_cnn", "0.01", 3, 1.9, 0.5875);
-    addFinished("a00000000003", kHostileName, "simple_cnn", "0.1", 2, 1.8, 0.4375);
+    store_->ensureExperiment("grid", "experiments/grid.toml", {"train.lr", "train.seed"});
+    samples_ = realSamples(6);  // 42 real images
+    addFinished("a00000000001", "grid[lr=0.001]", "vggnet", "0.001", "1", 3, 2.0, 9, true);
+    addFinished("a00000000002", "grid[lr=0.01]", "simple_cnn", "0.01", "1", 3, 1.9, 4, true);
+    addFinished("a00000000003", kHostileName, "simple_cnn", "0.1", "1", 2, 1.8, 3, true);
     addFailed("a00000000004", "grid[lr=1]", "1");
     addRunning("a00000000005", "grid[lr=0.0001]", "0.0001");
+    addFinished("a00000000006", "grid[lr=0.01,seed=2]", "simple_cnn", "0.01", "2", 3, 1.9, 5,
+                false);
     options_.assets_dir = kAssetsDir;
+    options_.bootstrap_resamples = 1000;
     html_ = renderHtmlReport(*store_, options_);
   }
 
@@ -112,10 +189,9 @@ class HtmlReportTest : public ::testing::Test {
     fs::remove_all(dir_, ignored);
   }
 
-  RunRecord start(const RunRecord& run) {
-    const RunRecord stored = store_->ensureRun(run);
+  void start(const RunRecord& run) {
+    store_->ensureRun(run);
     store_->markRunning(run);
-    return stored;
   }
 
   void addEpochs(const std::string& id, int epochs, double first_loss) {
@@ -132,20 +208,29 @@ class HtmlReportTest : public ::testing::Test {
     }
   }
 
+  // Validation accuracy 0.28 + 0.04 * epochs (+ 0.001 for seed 2), so the first run (and
+  // the seed-2 run's twin) are the best candidates; `every` sets the test error rate.
   void addFinished(const std::string& id, const std::string& name, const std::string& backbone,
-                   const std::string& lr, int epochs, double first_loss, double test_accuracy) {
-    start(makeRun(id, name, backbone, lr));
+                   const std::string& lr, const std::string& seed, int epochs, double first_loss,
+                   int every, bool with_predictions) {
+    start(makeRun(id, name, backbone, lr, seed));
     addEpochs(id, epochs, first_loss);
+    store_->recordPhase(id, {0, "frozen", 1, 1, 10, 100});
+    store_->recordPhase(id, {1, "fine_tune", 2, epochs - 1, 100, 100});
+    const auto test = makePredictions(samples_, every, 0);
+    const auto val = makePredictions(samples_, every, 1);
     RunSummary summary;
     summary.best_epoch = summary.last_epoch = epochs;
-    summary.best_val_accuracy = summary.last_val_accuracy = 0.28 + 0.04 * epochs;
-    summary.test_accuracy = test_accuracy;
-    summary.test_macro_f1 = test_accuracy - 0.05;
+    summary.best_val_accuracy = summary.last_val_accuracy =
+        0.28 + 0.04 * epochs - (id == "a00000000001" ? 0 : 0.001);
+    const SplitMetrics test_metrics = metricsOf("PrivateTest", test);
+    summary.test_accuracy = test_metrics.accuracy;
+    summary.test_macro_f1 = test_metrics.macro_f1;
     summary.images_per_sec = 4321;
     summary.duration_s = 75;
-    SplitMetrics validation{"PublicTest", 1.2, summary.best_val_accuracy, 0.5, {}, {}};
-    SplitMetrics test{"PrivateTest", 1.1, test_accuracy, test_accuracy - 0.05, {}, {}};
-    store_->finishRun(id, summary, {validation, test}, {});
+    std::vector<std::pair<std::string, std::vector<Prediction>>> predictions;
+    if (with_predictions) predictions = {{"PrivateTest", test}, {"PublicTest", val}};
+    store_->finishRun(id, summary, {metricsOf("PublicTest", val), test_metrics}, predictions);
   }
 
   void addFailed(const std::string& id, const std::string& name, const std::string& lr) {
@@ -158,67 +243,107 @@ class HtmlReportTest : public ::testing::Test {
     start(makeRun(id, name, "vggnet", lr));
   }
 
-  std::string table() const { return between(html_, "<table id=\"runs\">", "</table>"); }
+  std::string table() const { return between(html_, "<table id=\"runs-table\"", "</table>"); }
 
-  nlohmann::json scriptBlock(const std::string& id) const {
-    const std::string text =
-        between(html_, "<script type=\"application/json\" id=\"" + id + "\">", "</script>");
-    return nlohmann::json::parse(text);
+  nlohmann::json specs() const {
+    return nlohmann::json::parse(
+        between(html_, "<script type=\"application/json\" id=\"ferlab-specs\">", "</script>"));
   }
 
   fs::path dir_;
   std::unique_ptr<tracking::SqliteStore> store_;
+  std::vector<std::pair<std::string, std::int64_t>> samples_;
   ReportOptions options_;
   std::string html_;
 };
 
+TEST_F(HtmlReportTest, EverySectionIsPresentInOrder) {
+  std::size_t previous = 0;
+  for (const std::string& id : kSections) {
+    const std::size_t at = html_.find("<section id=\"" + id + "\">\n<h2>");
+    ASSERT_NE(at, std::string::npos) << id;
+    EXPECT_GT(at, previous) << id;
+    previous = at;
+    EXPECT_NE(html_.find("<a href=\"#" + id + "\">"), std::string::npos) << id;
+  }
+}
+
 TEST_F(HtmlReportTest, HeaderStatesRunCountCommitAndProtocol) {
   EXPECT_NE(html_.find("<title>FERLab report</title>"), std::string::npos);
-  EXPECT_NE(html_.find("5 runs"), std::string::npos);
+  EXPECT_NE(html_.find("6 runs"), std::string::npos);
   EXPECT_NE(html_.find("0123456789abcdef0123456789abcdef01234567"), std::string::npos);
-  EXPECT_NE(html_.find("Runs are selected on PublicTest (validation); PrivateTest (test) is "
-                       "evaluated once per run on the checkpoint chosen by validation, and never "
-                       "used for selection."),
+  const std::string protocol =
+      "PrivateTest (test) is evaluated once per run on the checkpoint chosen by validation, and "
+      "never used for selection.";
+  EXPECT_EQ(countOf(html_, protocol), 2);  // the header and the provenance section
+}
+
+TEST_F(HtmlReportTest, SummaryNamesTheBestRunByValidationWithBootstrapIntervals) {
+  const std::string summary = section(html_, "summary");
+  EXPECT_NE(summary.find("<strong>grid[lr=0.001]</strong> <code>a00000000001</code>"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("40.00% at epoch 3"), std::string::npos);
+  // 42 samples, every 9th wrong (i = 0, 9, ..., 36): 5 wrong, 37/42 = 88.10%.
+  EXPECT_NE(summary.find("88.10% ["), std::string::npos) << summary;
+  EXPECT_NE(summary.find("highest PublicTest accuracy"), std::string::npos);
+  EXPECT_NE(summary.find("played no part in the choice"), std::string::npos);
+  EXPECT_NE(summary.find("42 stored per-sample test predictions, 1000 resamples"),
             std::string::npos);
 }
 
 TEST_F(HtmlReportTest, TableListsEveryRunWithStatus) {
   const std::string rows = table();
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(countOf(rows, "<tr class=\"status-"), 5);
-  for (const char* id :
-       {"a00000000001", "a00000000002", "a00000000003", "a00000000004", "a00000000005"}) {
+  EXPECT_EQ(countOf(rows, "<tr class=\"status-"), 6);
+  for (const char* id : {"a00000000001", "a00000000002", "a00000000003", "a00000000004",
+                         "a00000000005", "a00000000006"}) {
     EXPECT_NE(rows.find(id), std::string::npos) << id;
   }
-  EXPECT_NE(rows.find("grid[lr=0.001]"), std::string::npos);
-  EXPECT_EQ(countOf(rows, "<tr class=\"status-finished\">"), 3);
+  EXPECT_EQ(countOf(rows, "<tr class=\"status-finished\">"), 4);
   EXPECT_EQ(countOf(rows, "<tr class=\"status-failed\">"), 1);
   EXPECT_EQ(countOf(rows, "<tr class=\"status-running\">"), 1);
-  EXPECT_NE(rows.find("61.25%"), std::string::npos);  // test accuracy of the first run
+  EXPECT_NE(rows.find("88.10%"), std::string::npos);  // test accuracy of the first run
   EXPECT_NE(rows.find("1:15"), std::string::npos);    // 75 s duration
-  // The failure message is the status cell's tooltip, escaped as an attribute value.
   EXPECT_NE(rows.find("title=\"loss is NaN at epoch 2 &lt;diverged&gt;\""), std::string::npos);
 }
 
-TEST_F(HtmlReportTest, UnknownValuesRenderAsDash) {
+TEST_F(HtmlReportTest, UnknownValuesRenderAsNa) {
   const std::string running = between(table(), "<tr class=\"status-running\">", "</tr>");
   ASSERT_FALSE(running.empty());
-  // No epochs and no test metrics: best val, test acc, test F1, images/s, duration.
-  EXPECT_EQ(countOf(running, "data-sort=\"\">\u2014</td>"), 5);
+  // val acc, val F1, best epoch, test acc, test F1, images/s, duration.
+  EXPECT_EQ(countOf(running, "data-sort=\"\">n/a</td>"), 7);
   const std::string failed = between(table(), "<tr class=\"status-failed\">", "</tr>");
   EXPECT_NE(failed.find("32.00%"), std::string::npos);  // best val of its one epoch
-  EXPECT_GE(countOf(failed, "\u2014</td>"), 2);         // no test metrics
+  EXPECT_GE(countOf(failed, "n/a</td>"), 2);            // no test metrics
+}
+
+TEST_F(HtmlReportTest, TableShowsOnlyVariedParamsUnlessToggled) {
+  const std::string head = between(table(), "<thead>", "</thead>");
+  EXPECT_NE(head.find("<th class=\"param\">train.lr</th>"), std::string::npos);
+  EXPECT_NE(head.find("<th class=\"param\">train.seed</th>"), std::string::npos);
+  // Constant params are there for the toggle, hidden by CSS until it is ticked.
+  EXPECT_NE(head.find("<th class=\"param const\">train.epochs</th>"), std::string::npos);
+  EXPECT_EQ(head.find(">model.name</th>"), std::string::npos);  // the backbone column
+  EXPECT_NE(html_.find("id=\"show-all-params\""), std::string::npos);
+  EXPECT_NE(html_.find("table:not(.show-all) .const { display: none; }"), std::string::npos);
+  EXPECT_NE(table().find("<td class=\"param\" data-sort=\"0.0001\">0.0001</td>"),
+            std::string::npos);
 }
 
 TEST_F(HtmlReportTest, HostileRunNameAppearsOnlyEscaped) {
   EXPECT_EQ(html_.find("<script>alert(1)"), std::string::npos);
   EXPECT_EQ(html_.find("alert(1)</script>"), std::string::npos);
   EXPECT_NE(table().find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(section(html_, "significance").find("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            std::string::npos);
   // In the chart data it is JSON with "<" escaped, and JSON.parse restores the name.
   EXPECT_NE(html_.find("\\u003cscript>alert(1)\\u003c/script>"), std::string::npos);
-  bool found = false;
-  for (const auto& row : scriptBlock("ferlab-epochs")) found |= row["run"] == kHostileName;
-  EXPECT_TRUE(found);
+  const nlohmann::json rows = specs()["chart-loss"]["layer"][0]["data"]["values"];
+  const bool found = std::any_of(rows.begin(), rows.end(), [](const nlohmann::json& row) {
+    return row["run"].get<std::string>() == kHostileName;
+  });
+  EXPECT_TRUE(found) << rows.dump();
 }
 
 TEST_F(HtmlReportTest, PageIsSelfContained) {
@@ -226,8 +351,10 @@ TEST_F(HtmlReportTest, PageIsSelfContained) {
   EXPECT_EQ(html_.find("<link"), std::string::npos);
   EXPECT_EQ(html_.find("src=\"http"), std::string::npos);
   EXPECT_EQ(html_.find("href=\"http"), std::string::npos);
+  EXPECT_EQ(html_.find("url(http"), std::string::npos);
   EXPECT_EQ(html_.find("sourceMappingURL"), std::string::npos);
   EXPECT_NE(html_.find("actions: false"), std::string::npos);
+  EXPECT_NE(html_.find("renderer: 'svg'"), std::string::npos);
 }
 
 TEST_F(HtmlReportTest, ChartLibrariesAreInlined) {
@@ -236,87 +363,165 @@ TEST_F(HtmlReportTest, ChartLibrariesAreInlined) {
     ASSERT_GT(code.size(), 1000u) << library;
     EXPECT_NE(html_.find(code.substr(0, 300)), std::string::npos) << library;
   }
-  // The UMD globals the page script uses.
   EXPECT_NE(html_.find(".vegaEmbed="), std::string::npos);
-  EXPECT_NE(html_.find("vegaEmbed('#' + id"), std::string::npos);
+  // Versions in the provenance section.
+  EXPECT_NE(section(html_, "provenance").find("vega-lite 5."), std::string::npos);
 }
 
-TEST_F(HtmlReportTest, ChartDataHoldsEveryEpochOfEveryRun) {
-  const nlohmann::json rows = scriptBlock("ferlab-epochs");
-  // 3 + 3 + 2 + 1 epochs, one train and one validation row each; the running run has none.
-  ASSERT_EQ(rows.size(), 2u * 9u);
+TEST_F(HtmlReportTest, EveryChartHasAContainerAndAVegaLiteSpec) {
+  const nlohmann::json all = specs();
+  for (const char* id : {"chart-loss", "chart-accuracy", "chart-effect-0", "chart-effect-1",
+                         "chart-per-class", "chart-cm-0", "chart-cm-pick", "chart-test-accuracy"}) {
+    ASSERT_TRUE(all.contains(id)) << id;
+    EXPECT_NE(html_.find(std::string("<div class=\"chart\" id=\"") + id + "\">"), std::string::npos)
+        << id;
+  }
+  for (const auto& [id, spec] : all.items()) {
+    EXPECT_NE(html_.find("<div class=\"chart\" id=\"" + id + "\">"), std::string::npos) << id;
+  }
+}
+
+TEST_F(HtmlReportTest, LearningCurvesHoldEveryEpochWithLegendToggleAndPhaseRules) {
+  const nlohmann::json spec = specs()["chart-loss"];
+  const auto& curves = spec["layer"][0];
+  // 3 + 3 + 2 + 1 + 3 epochs, one train and one validation row each; the running run has none.
+  ASSERT_EQ(curves["data"]["values"].size(), 2u * 12u);
   bool found = false;
-  for (const auto& row : rows) {
+  for (const auto& row : curves["data"]["values"]) {
     if (row["run"] == "grid[lr=0.01]" && row["epoch"] == 2 && row["split"] == "validation") {
       EXPECT_DOUBLE_EQ(row["loss"].get<double>(), makeEpoch(2, 1.9).val_loss);
-      EXPECT_DOUBLE_EQ(row["accuracy"].get<double>(), makeEpoch(2, 1.9).val_accuracy);
+      EXPECT_EQ(row["details"], "train.lr=0.01, train.seed=1, model.name=simple_cnn");
       found = true;
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_NE(html_.find("No epochs recorded: grid[lr=0.0001]"), std::string::npos);
+  EXPECT_EQ(curves["params"][0]["bind"], "legend");
+  EXPECT_EQ(curves["encoding"]["opacity"]["condition"]["param"], curves["params"][0]["name"]);
+  EXPECT_EQ(spec["layer"][1]["mark"]["type"], "rule");
+  // Phase 1 ("fine_tune") starts at epoch 2 of the four finished runs.
+  EXPECT_EQ(spec["layer"][1]["data"]["values"].size(), 4u);
+  EXPECT_NE(section(html_, "curves").find("No epochs recorded: grid[lr=0.0001]"),
+            std::string::npos);
 }
 
-TEST_F(HtmlReportTest, ChartsAreVegaLiteWithLegendToggle) {
-  const nlohmann::json specs = scriptBlock("ferlab-specs");
-  ASSERT_TRUE(specs.contains("chart-loss"));
-  ASSERT_TRUE(specs.contains("chart-accuracy"));
-  for (const auto& [id, spec] : specs.items()) {
-    EXPECT_EQ(spec["data"]["name"], "epochs") << id;
-    ASSERT_EQ(spec["layer"].size(), 2u) << id;
-    const auto& curves = spec["layer"][0];
-    EXPECT_EQ(curves["encoding"]["color"]["field"], "run") << id;
-    EXPECT_EQ(curves["encoding"]["strokeDash"]["field"], "split") << id;
-    EXPECT_TRUE(curves["encoding"]["tooltip"].is_array()) << id;
-    const auto& param = curves["params"][0];
-    EXPECT_EQ(param["select"]["type"], "point") << id;
-    EXPECT_EQ(param["select"]["fields"][0], "run") << id;
-    EXPECT_EQ(param["bind"], "legend") << id;
-    EXPECT_EQ(curves["encoding"]["opacity"]["condition"]["param"], param["name"]) << id;
-    // The second layer marks where freeze / fine-tune phases begin.
-    const auto& rules = spec["layer"][1];
-    EXPECT_EQ(rules["mark"]["type"], "rule") << id;
-    EXPECT_NE(rules["transform"][0]["filter"].get<std::string>().find("phase_start"),
-              std::string::npos);
-  }
-  EXPECT_EQ(specs["chart-loss"]["layer"][0]["encoding"]["y"]["field"], "loss");
-  EXPECT_EQ(specs["chart-accuracy"]["layer"][0]["encoding"]["y"]["field"], "accuracy");
+TEST_F(HtmlReportTest, EffectsGroupValidationAccuracyByEachVariedParam) {
+  const nlohmann::json all = specs();
+  // train.lr (0.001, 0.01, 0.1, 1; the running run has no accuracy) then train.seed (1, 2).
+  const auto& lr = all["chart-effect-0"];
+  EXPECT_EQ(lr["title"], "train.lr");
+  const auto& points = lr["data"]["values"];
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[1]["value"], "0.01");
+  EXPECT_EQ(points[1]["n"], 2);  // two seeds
+  EXPECT_NEAR(points[1]["mean"].get<double>(), 0.399, 1e-12);
+  EXPECT_EQ(all["chart-effect-1"]["title"], "train.seed");
+  EXPECT_EQ(all["chart-effect-2"]["title"], "model.name");  // the backbone varies too
 }
 
-TEST_F(HtmlReportTest, TableShowsOnlyParamsThatVary) {
-  const std::string head = between(table(), "<thead>", "</thead>");
-  EXPECT_NE(head.find(">train.lr</th>"), std::string::npos);
-  EXPECT_EQ(head.find(">train.epochs</th>"), std::string::npos);  // 3 everywhere
-  EXPECT_EQ(head.find(">model.name</th>"), std::string::npos);    // the backbone column
-  EXPECT_NE(head.find(">backbone</th>"), std::string::npos);
-  EXPECT_NE(table().find("<td data-sort=\"0.0001\">0.0001</td>"), std::string::npos);
+TEST_F(HtmlReportTest, PerClassAndConfusionMatricesOfRunsWithTestMetrics) {
+  const nlohmann::json all = specs();
+  // 4 finished runs x 7 classes x 3 metrics.
+  EXPECT_EQ(all["chart-per-class"]["data"]["values"].size(), 4u * 7u * 3u);
+  EXPECT_EQ(all["chart-cm-0"]["title"]["text"], "grid[lr=0.001]");  // the best run first
+  EXPECT_EQ(all["chart-cm-0"]["data"]["values"].size(), 49u);
+  const std::string per_class = section(html_, "per-class");
+  EXPECT_EQ(countOf(per_class, "<option value=\"cm-run-"), 4);
+  EXPECT_NE(html_.find("id=\"ferlab-cm-choices\""), std::string::npos);
 }
 
-TEST_F(HtmlReportTest, RunIdsSelectEachRunOnce) {
+TEST_F(HtmlReportTest, SignificanceComparesEachRunWithTheBest) {
+  const std::string significance = section(html_, "significance");
+  const std::string rows = between(significance, "<tbody>", "</tbody>");
+  EXPECT_EQ(countOf(rows, "<tr>"), 5);  // every run but the best
+  EXPECT_NE(significance.find("Holm"), std::string::npos);
+  // Best: every 9th wrong (i % 9 == 0); lr=0.01: every 4th. Best only right where i % 4 == 0
+  // and i % 9 != 0: i in {4, 8, 12, 16, 20, 24, 28, 32, 40} = 9; run only right where
+  // i % 9 == 0 and i % 4 != 0: {9, 18, 27} = 3.
+  const std::string row = between(rows, "grid[lr=0.01]</td>", "</tr>");
+  EXPECT_NE(row.find(">9</td><td class=\"num\" data-sort=\"3\">3</td>"), std::string::npos) << row;
+  EXPECT_NE(rows.find("no test predictions"), std::string::npos);  // the seed-2 run
+  EXPECT_GE(countOf(rows, "n/a</td>"), 5 * 3);  // failed, running, no predictions
+  EXPECT_TRUE(specs().contains("chart-test-accuracy"));
+  EXPECT_EQ(specs()["chart-test-accuracy"]["data"]["values"].size(), 3u);
+}
+
+TEST_F(HtmlReportTest, SeedsAggregateRunsThatDifferOnlyBySeed) {
+  const std::string seeds = section(html_, "seeds");
+  const std::string rows = between(seeds, "<tbody>", "</tbody>");
+  EXPECT_EQ(countOf(rows, "<tr>"), 1);
+  EXPECT_NE(rows.find("train.lr=0.01"), std::string::npos);
+  EXPECT_NE(rows.find("1, 2"), std::string::npos);
+  EXPECT_NE(rows.find("39.90% \u00b1 0.00 (n=2)"), std::string::npos) << rows;
+}
+
+TEST_F(HtmlReportTest, ErrorsGalleryShowsRealImagesOfTheBestRunsMistakes) {
+  const std::string errors = section(html_, "errors");
+  EXPECT_EQ(countOf(errors, "<figure"), 5);  // the best run's 5 mistakes
+  EXPECT_EQ(countOf(errors, "src=\"data:image/png;base64,iVBORw0KGgo"), 5);
+  EXPECT_EQ(errors.find("image not found"), std::string::npos);
+  // Most confident first: mistake i = 36 has probability 0.536.
+  const std::size_t first = errors.find("<figure");
+  EXPECT_NE(errors.find("confidence 53.6%", first), std::string::npos);
+  EXPECT_LT(errors.find("confidence 53.6%"), errors.find("confidence 50.0%"));
+  EXPECT_NE(errors.find("true <b>angry</b><br>predicted <b>disgust</b>"), std::string::npos);
+}
+
+TEST_F(HtmlReportTest, MissingImagesAreReportedNotThrown) {
+  RunRecord run = makeRun("b00000000001", "elsewhere", "vggnet", "0.5");
+  run.config_json = R"({"data":{"format":"folder","path":"/no/such/fer2013"}})";
+  run.experiment = "moved";
+  store_->ensureExperiment("moved", "experiments/moved.toml", {});
+  start(run);
+  addEpochs(run.id, 3, 1.0);
+  const auto test = makePredictions(samples_, 9, 0);
+  RunSummary summary;
+  summary.best_val_accuracy = 0.5;
+  store_->finishRun(run.id, summary, {metricsOf("PrivateTest", test)}, {{"PrivateTest", test}});
   ReportOptions options = options_;
-  options.run_ids = {"a00000000002", "a00000000002"};
-  const std::string html = renderHtmlReport(*store_, options);
-  const std::string rows = between(html, "<tbody>", "</tbody>");
-  EXPECT_EQ(countOf(rows, "<tr "), 1);
-  EXPECT_NE(rows.find("grid[lr=0.01]"), std::string::npos);
+  options.selection.experiments = {"moved"};
+  const std::string errors = section(renderHtmlReport(*store_, options), "errors");
+  EXPECT_EQ(countOf(errors, "image not found"), 5);
+  EXPECT_NE(errors.find("5 of 5 images were not found"), std::string::npos);
+}
+
+TEST_F(HtmlReportTest, ProvenanceListsEveryRun) {
+  const std::string provenance = section(html_, "provenance");
+  EXPECT_EQ(countOf(between(provenance, "<tbody>", "</tbody>"), "<tr>"), 6);
+  EXPECT_NE(provenance.find("a000000000010000"), std::string::npos);  // config hash
+  EXPECT_NE(provenance.find("cafe0123"), std::string::npos);          // dataset key
+  EXPECT_NE(provenance.find("1.13.1"), std::string::npos);
+  EXPECT_NE(provenance.find(">not applicable</td>"), std::string::npos);  // alignment -1
+}
+
+TEST_F(HtmlReportTest, WhereFilterAndRunIdsSelectRuns) {
+  ReportOptions options = options_;
+  options.selection.where = {{"train.lr", "0.01"}};
+  std::string html = renderHtmlReport(*store_, options);
+  EXPECT_EQ(countOf(between(html, "<tbody>", "</tbody>"), "<tr "), 2);
+  options = options_;
+  options.selection.run_ids = {"a00000000002"};
+  html = renderHtmlReport(*store_, options);
+  EXPECT_EQ(countOf(between(html, "<tbody>", "</tbody>"), "<tr "), 1);
   EXPECT_NE(html.find("1 run "), std::string::npos);
 }
 
 TEST_F(HtmlReportTest, ExperimentWithoutRunsRendersAnEmptyPage) {
   ReportOptions options = options_;
-  options.experiment = "no-such-experiment";
+  options.selection.experiments = {"no-such-experiment"};
   const std::string html = renderHtmlReport(*store_, options);
   EXPECT_NE(html.find("0 runs"), std::string::npos);
-  EXPECT_NE(html.find("No runs match."), std::string::npos);
+  EXPECT_NE(html.find("No runs match"), std::string::npos);
   EXPECT_NE(html.find("No epochs recorded yet."), std::string::npos);
-  EXPECT_EQ(html.find("id=\"ferlab-specs\""), std::string::npos);
+  for (const std::string& id : kSections) {
+    EXPECT_NE(html.find("<section id=\"" + id + "\">"), std::string::npos) << id;
+  }
 }
 
 TEST_F(HtmlReportTest, UnknownRunIdThrowsStoreError) {
   ReportOptions options = options_;
-  options.run_ids = {"ffffffffffff"};
+  options.selection.run_ids = {"ffffffffffff"};
   EXPECT_THROW(renderHtmlReport(*store_, options), StoreError);
-  options.run_ids = {"a0000"};  // a prefix of every run
+  options.selection.run_ids = {"a0000"};  // a prefix of every run
   EXPECT_THROW(renderHtmlReport(*store_, options), StoreError);
 }
 
@@ -357,13 +562,53 @@ TEST(EscapeHtml, EscapesTheFiveSpecialCharacters) {
   EXPECT_EQ(escapeHtml("<b>"), "&lt;b&gt;");
   EXPECT_EQ(escapeHtml("say \"hi\" it's"), "say &quot;hi&quot; it&#39;s");
   EXPECT_EQ(escapeHtml("&lt;"), "&amp;lt;");  // not double-decoded: escaped again
+  EXPECT_EQ(escapeHtml("grid[lr=0.001,name=vggnet]"), "grid[lr=0.001,name=vggnet]");
 }
 
-TEST(EscapeHtml, LeavesOtherTextUnchanged) {
-  EXPECT_EQ(escapeHtml(""), "");
-  EXPECT_EQ(escapeHtml("grid[lr=0.001,name=vggnet]"), "grid[lr=0.001,name=vggnet]");
-  EXPECT_EQ(escapeHtml("visage \u00e9tonn\u00e9 \u2014 \U0001F600"),
-            "visage \u00e9tonn\u00e9 \u2014 \U0001F600");
+TEST(Base64, MatchesRfc4648TestVectors) {
+  EXPECT_EQ(base64Encode(""), "");
+  EXPECT_EQ(base64Encode("f"), "Zg==");
+  EXPECT_EQ(base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64Encode(std::string("\xff\x00\x10", 3)), "/wAQ");
+}
+
+TEST(Charts, ConfusionMatrixNormalisesRowsAndChecksSize) {
+  const nlohmann::json spec = confusionMatrixSpec("run", {"a", "b"}, {3, 1, 0, 0}, true);
+  const auto& cells = spec["data"]["values"];
+  ASSERT_EQ(cells.size(), 4u);
+  EXPECT_DOUBLE_EQ(cells[0]["value"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(cells[1]["value"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(cells[3]["value"].get<double>(), 0.0);  // an empty row stays 0
+  EXPECT_EQ(cells[0]["count"], 3);
+  EXPECT_EQ(spec["$schema"], "https://vega.github.io/schema/vega-lite/v5.json");
+  EXPECT_THROW(confusionMatrixSpec("run", {"a", "b"}, {1, 2, 3}), std::invalid_argument);
+  const nlohmann::json counts = confusionMatrixSpec("run", {"a", "b"}, {3, 1, 0, 0}, false);
+  EXPECT_DOUBLE_EQ(counts["data"]["values"][0]["value"].get<double>(), 3.0);
+}
+
+TEST(Charts, ComparisonDrawsErrorBarsOnlyWhereAnIntervalIsGiven) {
+  const nlohmann::json spec =
+      comparisonSpec({{"a", 0.6, 0.55, 0.65}, {"b", 0.5, std::nullopt, std::nullopt}}, "acc");
+  const auto& rows = spec["data"]["values"];
+  EXPECT_DOUBLE_EQ(rows[0]["low"].get<double>(), 0.55);
+  EXPECT_FALSE(rows[1].contains("low"));
+  EXPECT_EQ(spec["layer"][0]["mark"]["type"], "bar");
+  EXPECT_EQ(spec["layer"][1]["mark"]["type"], "rule");
+  EXPECT_EQ(spec["layer"][1]["transform"][0]["filter"], "isValid(datum.low)");
+}
+
+TEST(Charts, LearningCurvesTakePhaseStartsFromEpochsWithoutPhaseRecords) {
+  CurveRun run{"r", "id", "", {makeEpoch(1, 2), makeEpoch(2, 2), makeEpoch(3, 2)}, {}};
+  const nlohmann::json spec = learningCurvesSpec({run}, CurveMetric::Accuracy);
+  EXPECT_EQ(spec["layer"][0]["data"]["values"].size(), 6u);
+  EXPECT_EQ(spec["layer"][0]["encoding"]["y"]["field"], "accuracy");
+  ASSERT_EQ(spec["layer"][1]["data"]["values"].size(), 1u);
+  EXPECT_EQ(spec["layer"][1]["data"]["values"][0]["epoch"], 2);
+  EXPECT_EQ(spec["layer"][1]["data"]["values"][0]["phase"], "fine_tune");
 }
 
 }  // namespace
