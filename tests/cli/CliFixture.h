@@ -19,34 +19,14 @@
 #include <gtest/gtest.h>
 
 #include "framework/tracking/SqliteStore.h"
+#include "tests/FerlabProcess.h"
 
 namespace ferlab::clitest {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  ///< stdout (and stderr with `merge_stderr`)
-};
-
-/// Runs `FERLAB_BINARY arguments` through the shell with `environment` ("VAR=value ...")
-/// prefixed.
-inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
-                               const std::string& environment = "") {
-  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
-                              std::string(FERLAB_BINARY) + " " + arguments +
-                              (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
-    result.output.append(buffer, n);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using e2e::CommandResult;
+using e2e::runFerlab;
 
 inline std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

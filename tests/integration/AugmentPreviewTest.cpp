@@ -15,40 +15,15 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "tests/FerlabProcess.h"
+
 namespace ferlab {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult runFerlab(const std::string& arguments) {
-  const std::string command = std::string(FERLAB_BINARY) + " " + arguments + " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) result.output += buffer;
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// Copies the first `count` files of `from` whose name starts with `prefix` into `to`.
-void copyFirst(const fs::path& from, const fs::path& to, const std::string& prefix, int count) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(from)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  fs::create_directories(to);
-  for (int i = 0; i < count && i < static_cast<int>(files.size()); ++i)
-    fs::copy_file(files[static_cast<std::size_t>(i)],
-                  to / files[static_cast<std::size_t>(i)].filename());
-}
+using e2e::CommandResult;
+using e2e::runFerlab;
 
 class AugmentPreviewTest : public ::testing::Test {
  protected:
@@ -58,9 +33,11 @@ class AugmentPreviewTest : public ::testing::Test {
     const fs::path source = fs::path(FERLAB_TEST_DATA) / "fer2013";
     for (const auto& entry : fs::directory_iterator(source / "train")) {
       const auto name = entry.path().filename();
-      copyFirst(entry.path(), root_ / "tiny" / "train" / name, "Training_", 5);
-      copyFirst(source / "test" / name, root_ / "tiny" / "test" / name, "PublicTest_", 2);
-      copyFirst(source / "test" / name, root_ / "tiny" / "test" / name, "PrivateTest_", 2);
+      e2e::copyFirstFiles(entry.path(), root_ / "tiny" / "train" / name, "Training_", 5);
+      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name, "PublicTest_",
+                              2);
+      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name,
+                              "PrivateTest_", 2);
     }
     config_ = (root_ / "preview.toml").string();
     std::ofstream(config_) << "name = \"preview\"\n"

@@ -18,6 +18,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "framework/tracking/SqliteStore.h"
+#include "tests/FerlabProcess.h"
 
 namespace ferlab {
 namespace {
@@ -25,23 +26,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
+using e2e::CommandResult;
 
-// `arguments` run through the shell; stderr joined to stdout unless `stdout_only`.
+/// stderr is dropped when `stdout_only` (for output that must parse as JSON).
 CommandResult runFerlab(const std::string& arguments, bool stdout_only = false) {
-  const std::string command =
-      std::string(FERLAB_BINARY) + " " + arguments + (stdout_only ? " 2>/dev/null" : " 2>&1");
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) result.output += buffer;
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return e2e::runFerlab(arguments, !stdout_only);
 }
 
 const fs::path kFer2013 = fs::path(FERLAB_TEST_DATA) / "fer2013";
@@ -51,14 +40,7 @@ const char* const kClasses[] = {"angry", "disgust", "fear", "happy", "sad", "sur
 // The first `count` images of fer2013/<folder>/<name>/ starting with `prefix`, copied.
 void copyImages(const std::string& folder, const std::string& name, const std::string& prefix,
                 std::size_t count, const fs::path& to) {
-  std::vector<fs::path> images;
-  for (const auto& entry : fs::directory_iterator(kFer2013 / folder / name)) {
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) images.push_back(entry.path());
-  }
-  std::sort(images.begin(), images.end());
-  images.resize(std::min(count, images.size()));
-  fs::create_directories(to);
-  for (const auto& image : images) fs::copy_file(image, to / image.filename());
+  e2e::copyFirstFiles(kFer2013 / folder / name, to, prefix, static_cast<int>(count));
 }
 
 class PredictTest : public ::testing::Test {

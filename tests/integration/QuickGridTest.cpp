@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "framework/tracking/SqliteStore.h"
+#include "tests/FerlabProcess.h"
 
 namespace ferlab {
 namespace {
@@ -25,22 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CommandResult runFerlab(const std::string& arguments) {
-  const std::string command = std::string(FERLAB_BINARY) + " " + arguments + " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) result.output += buffer;
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using e2e::CommandResult;
+using e2e::runFerlab;
 
 class QuickGridTest : public ::testing::Test {
  protected:

@@ -1,0 +1,54 @@
+#pragma once
+// Running the real `ferlab` binary (FERLAB_BINARY) from end-to-end tests, and copying small
+// slices of FER2013 into a test folder. Shared by tests/integration and tests/cli.
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ferlab::e2e {
+
+struct CommandResult {
+  int exit_code = -1;  ///< -1 when the process could not start or did not exit normally
+  std::string output;  ///< stdout (and stderr with `merge_stderr`)
+};
+
+/// Runs `FERLAB_BINARY arguments` through the shell, with `environment` ("VAR=value ...")
+/// prefixed; stderr is joined to stdout unless `merge_stderr` is false.
+inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
+                               const std::string& environment = "") {
+  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
+                              std::string(FERLAB_BINARY) + " " + arguments +
+                              (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+    result.output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+/// Copies the first `count` files (by name) of `from` whose name starts with `prefix` into
+/// `to`, creating it.
+inline void copyFirstFiles(const std::filesystem::path& from, const std::filesystem::path& to,
+                           const std::string& prefix, int count) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(from)) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::filesystem::create_directories(to);
+  const std::size_t n = std::min(files.size(), static_cast<std::size_t>(std::max(count, 0)));
+  for (std::size_t i = 0; i < n; ++i)
+    std::filesystem::copy_file(files[i], to / files[i].filename());
+}
+
+}  // namespace ferlab::e2e
