@@ -83,19 +83,8 @@ class Predictor {
     // As DeviceDataset::normalize: (x / 255 - mean) / std.
     const auto inputs = ((batch.to(device_).to(torch::kFloat32) / 255.0 - normalization_.mean) /
                          normalization_.std);
-    // The run's test-time augmentation, as Trainer::evaluate applies it.
-    torch::Tensor probabilities;
-    if (config_.eval.tta == "ten_crop") {
-      const auto views = train::tenCropViews(inputs, config_.eval.crop_size);
-      probabilities = torch::zeros({inputs.size(0), config_.model.num_classes}, inputs.options());
-      for (const auto& view : views) probabilities += torch::softmax(model_->forward(view), 1);
-      probabilities /= static_cast<double>(views.size());
-    } else {
-      probabilities = torch::softmax(model_->forward(inputs), 1);
-      if (config_.eval.tta == "hflip") {
-        probabilities = (probabilities + torch::softmax(model_->forward(inputs.flip({3})), 1)) / 2;
-      }
-    }
+    // The run's test-time augmentation, exactly as evaluation applies it.
+    auto probabilities = train::predictProbabilities(*model_, inputs, config_.eval);
     probabilities = probabilities.to(torch::kCPU).contiguous();
     std::vector<std::vector<float>> rows;
     for (long i = 0; i < probabilities.size(0); ++i) {

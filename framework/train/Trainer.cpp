@@ -120,6 +120,24 @@ void Trainer::activatePhase(const PhasePlan& phase) {
   }
 }
 
+torch::Tensor predictProbabilities(models::ClassifierImpl& model, const torch::Tensor& inputs,
+                                   const config::EvalConfig& eval) {
+  if (eval.tta == "ten_crop") {
+    const auto views = tenCropViews(inputs, eval.crop_size);
+    torch::Tensor sum;
+    for (const auto& view : views) {
+      const auto probabilities = torch::softmax(model.forward(view), 1);
+      sum = sum.defined() ? sum + probabilities : probabilities;
+    }
+    return sum / static_cast<double>(views.size());
+  }
+  auto probabilities = torch::softmax(model.forward(inputs), 1);
+  if (eval.tta == "hflip") {
+    probabilities = (probabilities + torch::softmax(model.forward(inputs.flip({3})), 1)) / 2;
+  }
+  return probabilities;
+}
+
 torch::Tensor classificationLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                                  const config::RunConfig& config,
                                  const torch::Tensor& class_weights) {
@@ -221,19 +239,7 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
     const auto batch_indices =
         indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
     const auto inputs = data_.normalize(data_.images(batch_indices));
-    torch::Tensor probabilities;
-    if (config_.eval.tta == "ten_crop") {
-      // One forward pass per view: peak activation memory stays that of one batch.
-      const auto views = tenCropViews(inputs, config_.eval.crop_size);
-      probabilities = torch::zeros({batch_indices.size(0), k}, inputs.options());
-      for (const auto& view : views) probabilities += torch::softmax(model_->forward(view), 1);
-      probabilities /= static_cast<double>(views.size());
-    } else {
-      probabilities = torch::softmax(model_->forward(inputs), 1);
-      if (config_.eval.tta == "hflip") {
-        probabilities = (probabilities + torch::softmax(model_->forward(inputs.flip({3})), 1)) / 2;
-      }
-    }
+    const torch::Tensor probabilities = predictProbabilities(*model_, inputs, config_.eval);
     const auto labels = data_.labels(batch_indices);
     const auto true_probability = probabilities.gather(1, labels.view({-1, 1})).clamp_min(1e-12);
     nll_sum += -true_probability.log().sum().item<double>();

@@ -107,6 +107,14 @@ class Trainer {
   double first_epoch_throughput_ = 0.0;
 };
 
+/// Class probabilities float32 [B, k] of a model in eval mode for normalised inputs float32
+/// [B, C, H, W], with the test-time augmentation of `eval`: "none"; "hflip" (mean with the
+/// mirror); "ten_crop" (mean over tenCropViews, one forward pass per view so peak activation
+/// memory stays that of one batch). Used by evaluation and `ferlab predict` alike. Throws
+/// ConfigError from tenCropViews when the crop does not fit.
+torch::Tensor predictProbabilities(models::ClassifierImpl& model, const torch::Tensor& inputs,
+                                   const config::EvalConfig& eval);
+
 /// The per-batch loss of `config` on logits float32 [B, k] and labels int64 [B] -> scalar:
 /// focal loss when balance.method = "focal" (Lin et al. 2017), else cross-entropy with
 /// train.label_smoothing and `class_weights` (float32 [k], or undefined for none; PyTorch's
