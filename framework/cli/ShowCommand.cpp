@@ -79,6 +79,12 @@ json splitToJson(const tracking::SplitMetrics& split) {
           {"macro_f1", split.macro_f1}, {"classes", classes}, {"confusion", split.confusion}};
 }
 
+// Alignment outcomes over the run's dataset; null when alignment was off or is unknown.
+json alignmentJson(const tracking::AlignmentCounts& counts) {
+  if (counts.aligned < 0) return nullptr;
+  return {{"aligned", counts.aligned}, {"face_only", counts.face_only}, {"none", counts.none}};
+}
+
 void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
                const std::vector<tracking::SplitMetrics>& splits) {
@@ -122,6 +128,7 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
       {"ended_at", record.ended_at},
       {"error", record.error},
       {"pretrained", record.pretrained < 0 ? json(nullptr) : json(record.pretrained == 1)},
+      {"alignment", alignmentJson(record.alignment)},
       {"best_epoch", row.summary.best_epoch},
       {"phases", phases_json},
       {"epochs", epochs_json},
@@ -169,6 +176,10 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   fmt::print("git {}  ferlab {}  libtorch {}  opencv {}\n", record.git_commit,
              record.ferlab_version, record.torch_version, record.opencv_version);
   fmt::print("config hash {}  dataset {}\n", record.config_hash, record.dataset_key);
+  if (record.alignment.aligned >= 0) {
+    fmt::print("face alignment: {} aligned, {} face only, {} no face\n", record.alignment.aligned,
+               record.alignment.face_only, record.alignment.none);
+  }
   if (!record.error.empty()) fmt::print("error: {}\n", record.error);
   fmt::print(
       "\nselection: best epoch {} by validation (PublicTest); PrivateTest evaluated once on it\n",

@@ -96,6 +96,20 @@ TEST_F(PredictTest, RunRecordsItsAlignmentCounts) {
   EXPECT_NE(train_.output.find("face alignment (eyes):"), std::string::npos) << train_.output;
 }
 
+TEST_F(PredictTest, ShowReportsTheAlignmentCounts) {
+  const auto text = runFerlab("show " + run_id_ + " --db " + db());
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("face alignment: " + std::to_string(alignment_.aligned) + " aligned"),
+            std::string::npos)
+      << text.output;
+  const auto shown = runFerlab("show " + run_id_ + " --json --db " + db(), true);
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const json alignment = json::parse(shown.output).at("alignment");
+  EXPECT_EQ(alignment.at("aligned").get<std::int64_t>(), alignment_.aligned);
+  EXPECT_EQ(alignment.at("face_only").get<std::int64_t>(), alignment_.face_only);
+  EXPECT_EQ(alignment.at("none").get<std::int64_t>(), alignment_.none);
+}
+
 TEST_F(PredictTest, PrintsOneFaceWithSevenProbabilities) {
   const auto result = runFerlab("predict --run " + run_id_ + " " + kMessi + storeArgs(), true);
   ASSERT_EQ(result.exit_code, 0) << result.output;
