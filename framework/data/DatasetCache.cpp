@@ -283,12 +283,13 @@ std::string settingsOf(const std::string& reader, const SplitCoverage& coverage,
     settings += fmt::format(" split_seed={}", config.split_seed);
   }
   // Only when on: data.align = "none" keeps the keys (and cache files) it always had. The
-  // cascades are keyed by content; a change to FaceAligner's method must add a version tag
-  // here, or caches aligned the old way would still match.
+  // cascades are keyed by content and the method by kAlignMethodVersion.
   if (config.align != "none") {
-    settings += fmt::format(" align={} align_margin={} align_upsample={} cascades=[{}]",
-                            config.align, config.align_margin, config.align_upsample,
-                            cascadeFingerprint(config.cascade_dir));
+    settings += fmt::format(
+        " align={} align_method={} align_margin={} align_upsample={} "
+        "cascades=[{}]",
+        config.align, kAlignMethodVersion, config.align_margin, config.align_upsample,
+        cascadeFingerprint(config.cascade_dir));
   }
   return settings;
 }

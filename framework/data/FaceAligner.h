@@ -38,6 +38,9 @@ namespace ferlab::data {
 /// The cascade files alignment uses, by file name inside the cascade folder.
 inline constexpr const char* kFaceCascadeFile = "haarcascade_frontalface_default.xml";
 inline constexpr const char* kEyeCascadeFile = "haarcascade_eye.xml";
+/// Version of the alignment method in this file, part of aligned dataset cache keys: bump it
+/// whenever a change would align an image differently, so caches aligned the old way miss.
+inline constexpr int kAlignMethodVersion = 1;
 
 /// "" -> Debian opencv-data's folder (/usr/share/opencv4/haarcascades), else `cascade_dir`.
 std::string resolveCascadeDir(const std::string& cascade_dir);
