@@ -1,15 +1,19 @@
 #include "framework/report/HtmlReport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -393,6 +397,34 @@ std::string openSection(const std::string& id) {
   return fmt::format("<section id=\"{}\">\n", id);
 }
 
+/// Calls `work(i)` for every i in [0, n) on every hardware thread. The report's bootstrap
+/// intervals are independent and each is seeded on its own, so the page is identical whatever
+/// the thread count; resampling is almost all of a large report's generation time. The first
+/// exception a call throws is rethrown here once every thread has stopped.
+template <typename Work>
+void forEachIndexInParallel(std::size_t n, const Work& work) {
+  const std::size_t threads =
+      std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto worker = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      try {
+        work(i);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  if (error) std::rethrow_exception(error);
+}
+
 std::string renderHeader(const Context& context) {
   const auto& runs = context.runs;
   std::string nav;
@@ -755,7 +787,6 @@ std::string renderSignificance(Context& context) {
     std::string note;
   };
   std::vector<Row> rows;
-  std::vector<double> p_values;
   for (std::size_t i = 0; i < context.runs.size(); ++i) {
     if (static_cast<int>(i) == context.best) continue;
     const ReportRun& run = context.runs[i];
@@ -764,14 +795,20 @@ std::string renderSignificance(Context& context) {
       row.note = "no test predictions";
     } else if (!samePredictionSamples(best.test, run.test)) {
       row.note = "different test samples";
-    } else {
-      const auto predicted = predictedOf(run.test);
-      row.mcnemar = mcnemarExact(labels, best_predicted, predicted);
-      row.difference = pairedBootstrapAccuracyDifference(
-          labels, best_predicted, predicted, options.bootstrap_resamples, options.bootstrap_seed);
-      p_values.push_back(row.mcnemar->p_value);
     }
     rows.push_back(std::move(row));
+  }
+  forEachIndexInParallel(rows.size(), [&](std::size_t i) {
+    Row& row = rows[i];
+    if (!row.note.empty()) return;
+    const auto predicted = predictedOf(row.run->test);
+    row.mcnemar = mcnemarExact(labels, best_predicted, predicted);
+    row.difference = pairedBootstrapAccuracyDifference(
+        labels, best_predicted, predicted, options.bootstrap_resamples, options.bootstrap_seed);
+  });
+  std::vector<double> p_values;
+  for (const Row& row : rows) {
+    if (row.mcnemar) p_values.push_back(row.mcnemar->p_value);
   }
   const std::vector<double> adjusted = holmAdjust(p_values);
   html += fmt::format(
@@ -814,13 +851,18 @@ std::string renderSignificance(Context& context) {
   }
   html += "</tbody>\n</table></div>\n";
   // Test accuracy of every run with predictions, with its own bootstrap CI.
+  std::vector<std::optional<Interval>> intervals(context.runs.size());
+  forEachIndexInParallel(context.runs.size(), [&](std::size_t i) {
+    const ReportRun& run = context.runs[i];
+    if (run.test.empty()) return;
+    intervals[i] = bootstrapAccuracy(labelsOf(run.test), predictedOf(run.test),
+                                     options.bootstrap_resamples, options.bootstrap_seed);
+  });
   std::vector<ComparisonPoint> points;
-  for (const ReportRun& run : context.runs) {
-    if (run.test.empty()) continue;
-    const Interval interval =
-        bootstrapAccuracy(labelsOf(run.test), predictedOf(run.test), options.bootstrap_resamples,
-                          options.bootstrap_seed);
-    points.push_back({run.label, interval.estimate, interval.low, interval.high});
+  for (std::size_t i = 0; i < context.runs.size(); ++i) {
+    if (!intervals[i]) continue;
+    points.push_back(
+        {context.runs[i].label, intervals[i]->estimate, intervals[i]->low, intervals[i]->high});
   }
   context.specs["chart-test-accuracy"] = comparisonSpec(points, "PrivateTest accuracy");
   html +=
