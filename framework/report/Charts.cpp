@@ -139,6 +139,23 @@ Json learningCurvesSpec(const std::vector<CurveRun>& runs, CurveMetric metric, i
           {"layer", layers}};
 }
 
+Json annotatedHeatmapLayers(const Json& x, const Json& y, const Json& color, const Json& tooltip,
+                            const std::string& text_format, const std::string& white_text_test,
+                            int font_size) {
+  const Json heat = {{"mark", "rect"},
+                     {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}};
+  const Json text = {
+      {"mark", {{"type", "text"}, {"fontSize", font_size}}},
+      {"encoding",
+       {{"x", x},
+        {"y", y},
+        {"text", {{"field", "value"}, {"type", "quantitative"}, {"format", text_format}}},
+        {"color",
+         {{"condition", {{"test", white_text_test}, {"value", "white"}}}, {"value", "black"}}},
+        {"tooltip", tooltip}}}};
+  return Json::array({heat, text});
+}
+
 Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::string>& class_names,
                          const std::vector<std::int64_t>& counts, bool normalise, int cell_size) {
   const std::size_t k = class_names.size();
@@ -176,34 +193,19 @@ Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::str
   double max_value = 0;
   for (const Json& cell : cells) max_value = std::max(max_value, cell["value"].get<double>());
   const double threshold = normalise ? 0.5 : max_value / 2;
-  const Json heat = {{"mark", "rect"},
-                     {"encoding",
-                      {{"x", x},
-                       {"y", y},
-                       {"color",
-                        {{"field", "value"},
-                         {"type", "quantitative"},
-                         {"title", value_title},
-                         {"scale", normalise ? Json{{"scheme", "blues"}, {"domain", {0, 1}}}
-                                             : Json{{"scheme", "blues"}}}}},
-                       {"tooltip", tooltip}}}};
-  const Json text = {
-      {"mark", {{"type", "text"}, {"fontSize", 10}}},
-      {"encoding",
-       {{"x", x},
-        {"y", y},
-        {"text",
-         {{"field", "value"}, {"type", "quantitative"}, {"format", normalise ? ".2f" : "d"}}},
-        {"color",
-         {{"condition", {{"test", fmt::format("datum.value > {}", threshold)}, {"value", "white"}}},
-          {"value", "black"}}},
-        {"tooltip", tooltip}}}};
+  const Json color = {{"field", "value"},
+                      {"type", "quantitative"},
+                      {"title", value_title},
+                      {"scale", normalise ? Json{{"scheme", "blues"}, {"domain", {0, 1}}}
+                                          : Json{{"scheme", "blues"}}}};
+  const Json layers = annotatedHeatmapLayers(x, y, color, tooltip, normalise ? ".2f" : "d",
+                                             fmt::format("datum.value > {}", threshold), 10);
   return {{"$schema", kSchema},
           {"title", {{"text", run_name}, {"subtitle", normalise ? "rows normalised" : "counts"}}},
           {"width", cell_size * static_cast<int>(k)},
           {"height", cell_size * static_cast<int>(k)},
           {"data", {{"values", cells}}},
-          {"layer", Json::array({heat, text})}};
+          {"layer", layers}};
 }
 
 Json comparisonSpec(const std::vector<ComparisonPoint>& points, const std::string& metric_title,

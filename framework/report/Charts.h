@@ -41,6 +41,16 @@ enum class CurveMetric { Loss, Accuracy };
 nlohmann::json learningCurvesSpec(const std::vector<CurveRun>& runs, CurveMetric metric,
                                   int width = 520, int height = 300);
 
+/// The two layers of a heatmap with its values written in the cells: a rect layer coloured
+/// by `color` (a Vega-Lite colour encoding of the "value" field) and a text layer showing
+/// "value" with `text_format` (d3-format), white where the Vega expression `white_text_test`
+/// holds (the dark cells), black elsewhere. `x`, `y` and `tooltip` are Vega-Lite encodings
+/// shared by both layers; `font_size` in CSS pixels.
+nlohmann::json annotatedHeatmapLayers(const nlohmann::json& x, const nlohmann::json& y,
+                                      const nlohmann::json& color, const nlohmann::json& tooltip,
+                                      const std::string& text_format,
+                                      const std::string& white_text_test, int font_size);
+
 /// Confusion-matrix heatmap of one run. `counts` is row-major k x k (row = true class,
 /// column = predicted class, k = class_names.size()). With `normalise`, each row is divided
 /// by its total (recall per class on the diagonal; an empty row stays 0); cells carry both

@@ -669,37 +669,23 @@ Json perClassSpec(const Context& context, int* runs_with_metrics) {
                                     {{"field", "metric"}},
                                     {{"field", "value"}, {"format", ".3f"}},
                                     {{"field", "support"}}});
-  const Json heat = {{"mark", "rect"},
-                     {"encoding",
-                      {{"x", x},
-                       {"y", y},
-                       {"color",
-                        {{"field", "value"},
-                         {"type", "quantitative"},
-                         {"scale", {{"scheme", "viridis"}, {"domain", {0, 1}}}},
-                         {"title", "PrivateTest"}}},
-                       {"tooltip", tooltip}}}};
-  const Json text = {
-      {"mark", {{"type", "text"}, {"fontSize", 9}}},
-      {"encoding",
-       {{"x", x},
-        {"y", y},
-        {"text", {{"field", "value"}, {"type", "quantitative"}, {"format", ".2f"}}},
-        {"color",
-         {{"condition", {{"test", "datum.value < 0.5"}, {"value", "white"}}}, {"value", "black"}}},
-        {"tooltip", tooltip}}}};
-  return {{"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
-          {"data", {{"values", rows}}},
-          {"facet",
-           {{"column",
-             {{"field", "metric"},
-              {"type", "nominal"},
-              {"sort", Json::array({"precision", "recall", "F1"})},
-              {"title", nullptr}}}}},
-          {"spec",
-           {{"width", {{"step", 30}}},
-            {"height", {{"step", 16}}},
-            {"layer", Json::array({heat, text})}}}};
+  const Json color = {{"field", "value"},
+                      {"type", "quantitative"},
+                      {"scale", {{"scheme", "viridis"}, {"domain", {0, 1}}}},
+                      {"title", "PrivateTest"}};
+  return {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"data", {{"values", rows}}},
+      {"facet",
+       {{"column",
+         {{"field", "metric"},
+          {"type", "nominal"},
+          {"sort", Json::array({"precision", "recall", "F1"})},
+          {"title", nullptr}}}}},
+      {"spec",
+       {{"width", {{"step", 30}}},
+        {"height", {{"step", 16}}},
+        {"layer", annotatedHeatmapLayers(x, y, color, tooltip, ".2f", "datum.value < 0.5", 9)}}}};
 }
 
 Json confusionOf(const Context& context, const ReportRun& run) {
@@ -1077,7 +1063,7 @@ std::string renderErrors(const Context& context) {
   if (missing > 0) {
     html += fmt::format(
         "<p class=\"warning\">{} of {} images were not found under the run's data.path; "
-        "they are shown as placeholders.</p>\n",
+        "each is shown as an \"image not found\" box.</p>\n",
         missing, mistakes.size());
   }
   return html + "</section>\n";

@@ -34,10 +34,9 @@ class AugmentPreviewTest : public ::testing::Test {
     for (const auto& entry : fs::directory_iterator(source / "train")) {
       const auto name = entry.path().filename();
       e2e::copyFirstFiles(entry.path(), root_ / "tiny" / "train" / name, "Training_", 5);
-      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name, "PublicTest_",
-                              2);
-      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name,
-                              "PrivateTest_", 2);
+      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name, "PublicTest_", 2);
+      e2e::copyFirstFiles(source / "test" / name, root_ / "tiny" / "test" / name, "PrivateTest_",
+                          2);
     }
     config_ = (root_ / "preview.toml").string();
     std::ofstream(config_) << "name = \"preview\"\n"

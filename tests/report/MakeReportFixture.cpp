@@ -30,7 +30,8 @@ struct Sample {
   std::int64_t label = 0;
 };
 
-// Real PrivateTest images, sorted for determinism; placeholders when the data is absent.
+// Real PrivateTest images, sorted for determinism. Without the dataset, one id that names no
+// file, so the report's gallery shows its "image not found" box instead of failing.
 std::vector<Sample> realSamples(const fs::path& root) {
   std::vector<Sample> samples;
   for (std::size_t label = 0; label < kClasses.size(); ++label) {
