@@ -1063,7 +1063,7 @@ std::string renderErrors(const Context& context) {
   if (missing > 0) {
     html += fmt::format(
         "<p class=\"warning\">{} of {} images were not found under the run's data.path; "
-        "each is shown as an \"image not found\" box.</p>\n",
+        "each is shown as an empty box.</p>\n",
         missing, mistakes.size());
   }
   return html + "</section>\n";
