@@ -21,5 +21,6 @@ int predictCommand(const std::vector<std::string>& args);
 int exportCommand(const std::vector<std::string>& args);
 int plotCommand(const std::vector<std::string>& args);
 int augmentPreviewCommand(const std::vector<std::string>& args);
+int versionCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

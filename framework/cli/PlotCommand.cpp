@@ -1,6 +1,7 @@
 // `ferlab plot`: static figures of recorded runs (learning curves, PrivateTest confusion
 // matrices, a PrivateTest accuracy comparison with bootstrap confidence intervals) as SVG
-// and/or PNG, drawn from the same Vega-Lite specs as the HTML report (report/Charts.h).
+// and/or PNG, drawn from the same Vega-Lite specs as the HTML report (report/Charts.h) by
+// vl-convert in the project's Python environment (report/FigureRenderer.h).
 
 #include <iostream>
 #include <map>
@@ -135,7 +136,7 @@ int plotCommand(const std::vector<std::string>& args) {
   // clang-format off
   options.add_options()
       ("output,o", po::value(&output)->required(), "folder for the figures (created)")
-      ("format", po::value(&format)->default_value("svg"), "svg, png (headless Chromium) or both")
+      ("format", po::value(&format)->default_value("svg"), "svg, png (2x, drawn by vl-convert) or both")
       ("resamples", po::value(&resamples)->default_value(resamples), "bootstrap resamples per interval (>= 1000)")
       ("seed", po::value(&seed)->default_value(seed), "bootstrap seed")
       ("db", po::value(&db_path)->default_value(defaultDbPath()), "tracking store (SQLite)");

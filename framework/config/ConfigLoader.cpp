@@ -127,6 +127,10 @@ grad_clip = 0.0       # max global gradient L2 norm, >= 0; 0 = off
 seed = 0              # >= 0
 device = "auto"       # auto | cpu | cuda | cuda:N
 threads = 0           # CPU intra-op threads, >= 0; 0 = every hardware thread
+precision = "fp32"    # fp32 | bf16 | fp16: autocast dtype of the forward pass (fp16: CUDA only,
+                      # with loss scaling); bf16 on a CPU without AVX512-BF16/AMX-BF16 and fp16
+                      # on any CPU fall back to fp32, with a warning
+channels_last = false # NHWC memory layout for conv weights and inputs
 # Freeze / fine-tune schedule, phases run in order; none by default (one phase of `epochs`
 # epochs training everything). With phases, train.epochs is their sum: leave it unset or set
 # it to that sum; any other value is an error. One table per phase, every key optional
@@ -552,6 +556,11 @@ std::vector<Rule> rules() {
       {"train.seed", intRange(0, INT64_MAX), bind(&R::train, &TrainConfig::seed)},
       {"train.device", deviceName(), bind(&R::train, &TrainConfig::device)},
       {"train.threads", intRange(0), bind(&R::train, &TrainConfig::threads)},
+      {"train.precision", oneOf({"fp32", "bf16", "fp16"}),
+       [](RunConfig& config, const json& value) {
+         config.train.precision = parsePrecision(value.get<std::string>());
+       }},
+      {"train.channels_last", anyValue(), bind(&R::train, &TrainConfig::channels_last)},
       {"eval.batch_size", intRange(1), bind(&R::eval, &EvalConfig::batch_size)},
       {"eval.tta", oneOf({"none", "hflip", "ten_crop"}), bind(&R::eval, &EvalConfig::tta)},
       {"eval.crop_size", intRange(8), bind(&R::eval, &EvalConfig::crop_size)},

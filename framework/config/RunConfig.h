@@ -10,6 +10,20 @@
 
 namespace ferlab::config {
 
+/// `train.precision`: the dtype the forward pass runs in under autocast. Parameters, gradients
+/// and optimiser state stay float32 in every mode (mixed precision, Micikevicius et al.,
+/// "Mixed Precision Training", ICLR 2018).
+enum class Precision {
+  Fp32,  ///< no autocast
+  Bf16,  ///< autocast to bfloat16 (CUDA; CPUs with AVX512-BF16 or AMX-BF16)
+  Fp16,  ///< autocast to float16, with dynamic loss scaling (train/GradScaler.h)
+};
+
+/// "fp32" | "bf16" | "fp16".
+const char* precisionName(Precision precision);
+/// The Precision called `name`; throws ConfigError for any other text.
+Precision parsePrecision(const std::string& name);
+
 /// `[data]`: where the images come from and how they are preprocessed and split.
 struct DataConfig {
   std::string path = "data/fer2013";        ///< folder (image-folder layout) or .csv file
@@ -142,6 +156,8 @@ struct TrainConfig {
   std::int64_t seed = 0;
   std::string device = "auto";  ///< "auto" | "cpu" | "cuda" | "cuda:N"
   int threads = 0;              ///< CPU intra-op threads; 0 = every hardware thread
+  Precision precision = Precision::Fp32;  ///< autocast dtype of the forward pass
+  bool channels_last = false;  ///< NHWC memory layout for 4-D weights and inputs
   /// Freeze / fine-tune schedule (`[[train.phases]]`); empty = one phase "train" of
   /// `epochs` epochs training every parameter. When given, `epochs` is their sum.
   std::vector<PhaseConfig> phases;

@@ -10,8 +10,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr const char* kSchema = "https://vega.github.io/schema/vega-lite/v5.json";
-
 // Phase starts (1-based epochs) of one run: from the phase records when the store has them,
 // else where EpochRecord::phase changes (stores written before phases were recorded).
 std::vector<std::pair<int, std::string>> phaseStarts(const CurveRun& run) {
@@ -132,7 +130,7 @@ Json learningCurvesSpec(const std::vector<CurveRun>& runs, CurveMetric metric, i
                                     {{"field", "phase"}, {"title", "phase starts"}},
                                     {{"field", "epoch"}}})}}}});
   }
-  return {{"$schema", kSchema},
+  return {{"$schema", kVegaLiteSchema},
           {"title", loss ? "Loss per epoch" : "Accuracy per epoch"},
           {"width", width},
           {"height", height},
@@ -200,7 +198,7 @@ Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::str
                                           : Json{{"scheme", "blues"}}}};
   const Json layers = annotatedHeatmapLayers(x, y, color, tooltip, normalise ? ".2f" : "d",
                                              fmt::format("datum.value > {}", threshold), 10);
-  return {{"$schema", kSchema},
+  return {{"$schema", kVegaLiteSchema},
           {"title", {{"text", run_name}, {"subtitle", normalise ? "rows normalised" : "counts"}}},
           {"width", cell_size * static_cast<int>(k)},
           {"height", cell_size * static_cast<int>(k)},
@@ -245,7 +243,7 @@ Json comparisonSpec(const std::vector<ComparisonPoint>& points, const std::strin
                          {"x", {{"field", "low"}, {"type", "quantitative"}}},
                          {"x2", {{"field", "high"}}},
                          {"tooltip", tooltip}}}};
-  return {{"$schema", kSchema},
+  return {{"$schema", kVegaLiteSchema},
           {"title", metric_title + " per run"},
           {"width", 420},
           {"height", {{"step", 22}}},
@@ -291,7 +289,7 @@ Json effectSpec(const std::string& param, const std::vector<EffectPoint>& points
       {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}, {"color", "#e45756"}}},
       {"encoding",
        {{"x", x}, {"y", {{"field", "mean"}, {"type", "quantitative"}}}, {"tooltip", tooltip}}}};
-  return {{"$schema", kSchema},         {"title", param},
+  return {{"$schema", kVegaLiteSchema}, {"title", param},
           {"width", {{"step", 60}}},    {"height", 200},
           {"data", {{"values", rows}}}, {"layer", Json::array({bars, means})}};
 }

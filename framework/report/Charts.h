@@ -1,11 +1,12 @@
 #pragma once
-// Vega-Lite (v5) chart specs shared by the HTML report (`ferlab report`, drawn in the page by
+// Vega-Lite (v6) chart specs shared by the HTML report (`ferlab report`, drawn in the page by
 // vega-embed) and the static figures (`ferlab plot`, drawn to SVG/PNG). Vega-Lite:
 // Satyanarayan, Moritz, Wongsuphasawat & Heer, "Vega-Lite: A Grammar of Interactive
 // Graphics", IEEE TVCG 2017, https://vega.github.io/vega-lite/.
 //
 // Every spec is complete and standalone: its data is inline ("data": {"values": [...]}), its
-// "$schema" names Vega-Lite v5, so it can be compiled by `vl2svg`, vega-embed or the online
+// "$schema" names Vega-Lite v6 (the major version vl-convert-python bundles for the report and
+// renders for `ferlab plot`), so it can be compiled by vl-convert, vega-embed or the online
 // editor as is. No function here throws except on inconsistent sizes (std::invalid_argument,
 // documented per function). Strings go into JSON only; escaping for HTML is the caller's job.
 
@@ -18,6 +19,10 @@
 #include "framework/tracking/SqliteStore.h"
 
 namespace ferlab::report {
+
+/// The "$schema" of every spec: the Vega-Lite major version bundled by vl-convert-python
+/// (scripts/python.lock). vega-embed warns when a spec names another major version.
+inline constexpr const char* kVegaLiteSchema = "https://vega.github.io/schema/vega-lite/v6.json";
 
 /// One run's history for learning curves.
 struct CurveRun {

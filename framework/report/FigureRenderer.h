@@ -1,9 +1,9 @@
 #pragma once
 // Static figures for `ferlab plot`: Vega-Lite specs (framework/report/Charts.h) drawn to SVG
-// by Vega in Node.js (scripts/render_vega.mjs, the pinned vega and vega-lite npm packages)
-// and, for PNG, the SVG screenshotted by headless Chromium at twice the CSS pixel size.
-// Both programs are found on PATH (or through $FERLAB_NODE / $FERLAB_CHROMIUM) and run
-// directly (posix_spawn, no shell), so paths with spaces or quotes are safe.
+// and PNG by vl-convert (vl-convert-python, pinned in scripts/python.lock: Vega and Vega-Lite
+// run in an embedded Deno, PNGs are rasterised by resvg; no browser, no Node.js), through
+// scripts/render_vega.py in the project's Python environment. Python is run directly
+// (posix_spawn, no shell), so paths with spaces or quotes are safe.
 
 #include <string>
 #include <vector>
@@ -21,20 +21,22 @@ struct Figure {
 
 struct FigureOptions {
   bool svg = true, png = false;  ///< formats to write (at least one)
-  /// Folder holding vega and vega-lite; empty = defaultAssetsDir() (HtmlReport.h).
-  std::string node_modules;
-  /// The SVG renderer script; empty = <source>/scripts/render_vega.mjs.
+  /// The Python interpreter that has vl-convert-python; empty = defaultPython().
+  std::string python;
+  /// The renderer script; empty = <source>/scripts/render_vega.py.
   std::string script;
-  double png_scale = 2.0;  ///< device pixels per CSS pixel of the PNG
+  double png_scale = 2.0;  ///< device pixels per CSS pixel of the PNG (> 0)
 };
 
+/// $FERLAB_PYTHON when set and not empty, else <source>/.venv/bin/python (the environment
+/// scripts/setup.sh creates).
+std::string defaultPython();
+
 /// Writes `dir`/<name>.svg and/or .png for every figure (creating `dir`) and returns the
-/// paths written. Throws DataError naming what is missing (node, chromium, the vega packages,
-/// the script: each message says to run scripts/setup.sh), or the figure that failed to render.
+/// paths written. A PNG is `png_scale` times the SVG's CSS-pixel size. Throws DataError naming
+/// what is missing (the Python interpreter, the script, the vl-convert-python package: each
+/// message says to run scripts/setup.sh), or the figure that failed to render.
 std::vector<std::string> renderFigures(const std::vector<Figure>& figures, const std::string& dir,
                                        const FigureOptions& options);
-
-/// The first executable called `name` on PATH, or "" when there is none.
-std::string findProgram(const std::string& name);
 
 }  // namespace ferlab::report

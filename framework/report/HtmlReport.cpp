@@ -50,15 +50,12 @@ constexpr const char* kSeedKey = "train.seed";
 // Shown in the backbone column already, so never repeated as a varied-param column.
 constexpr const char* kBackboneKey = "model.name";
 
-// The chart libraries, relative to the assets folder (node_modules layout), in load order:
-// vega-lite needs the global `vega`, vega-embed needs both.
-const std::vector<std::string>& chartLibraries() {
-  static const std::vector<std::string> libraries = {"vega", "vega-lite", "vega-embed"};
-  return libraries;
-}
-std::string libraryFile(const std::string& library) {
-  return library + "/build/" + library + ".min.js";
-}
+// The chart libraries in the assets folder (scripts/install_report_assets.sh): one script
+// that defines window.vegaEmbed, with Vega and Vega-Lite inside it, and their versions.
+constexpr const char* kBundleFile = "vega-bundle.js";
+constexpr const char* kBundleVersionsFile = "vega-bundle.json";
+// The libraries in the bundle, as vega-bundle.json names them, for the provenance section.
+constexpr const char* kBundledLibraries[] = {"vega", "vega-lite", "vega-embed"};
 
 /// One run as the page shows it: the store row, its history, final metrics and test
 /// predictions (sorted by sample index, so two runs on the same samples pair up).
@@ -136,24 +133,41 @@ std::string inlineableScript(std::string code) {
   return safe;
 }
 
-std::string readAsset(const std::string& assets_dir, const std::string& relative) {
-  const std::string path = assets_dir + "/" + relative;
+std::string readAsset(const std::string& assets_dir, const std::string& name) {
+  const std::string path = assets_dir + "/" + name;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw DataError(fmt::format(
-        "{} not found: run scripts/setup.sh to install the report's chart libraries", path));
+        "{} not found: run scripts/setup.sh (or scripts/install_report_assets.sh) to write the "
+        "report's chart libraries",
+        path));
   }
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
 
-// The library's package.json "version", for the provenance section ("" when unreadable).
-std::string assetVersion(const std::string& assets_dir, const std::string& library) {
-  std::ifstream in(assets_dir + "/" + library + "/package.json");
-  const Json package = Json::parse(in, nullptr, false);
-  if (package.is_discarded() || !package.contains("version")) return "";
-  return package["version"].is_string() ? package["version"].get<std::string>() : "";
+// vega-bundle.json: library -> version (and the vl-convert-python release that bundled
+// them); an empty object when the file is missing or unreadable.
+Json bundleVersions(const std::string& assets_dir) {
+  std::ifstream in(assets_dir + "/" + kBundleVersionsFile);
+  const Json versions = Json::parse(in, nullptr, false);
+  return versions.is_object() ? versions : Json::object();
+}
+
+// versions[key] when it is a string, else "n/a".
+std::string versionOf(const Json& versions, const std::string& key) {
+  const auto found = versions.find(key);
+  return found != versions.end() && found->is_string() ? found->get<std::string>() : kMissing;
+}
+
+// "vega 6.2.0, vega-lite 6.4.1, vega-embed 7.0.2".
+std::string libraryVersions(const Json& versions) {
+  std::string text;
+  for (const char* library : kBundledLibraries) {
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", library, versionOf(versions, library));
+  }
+  return text;
 }
 
 const std::string* findParam(const tracking::RunRecord& record, const std::string& key) {
@@ -674,7 +688,7 @@ Json perClassSpec(const Context& context, int* runs_with_metrics) {
                       {"scale", {{"scheme", "viridis"}, {"domain", {0, 1}}}},
                       {"title", "PrivateTest"}};
   return {
-      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"$schema", kVegaLiteSchema},
       {"data", {{"values", rows}}},
       {"facet",
        {{"column",
@@ -1081,18 +1095,13 @@ std::string alignmentText(const tracking::AlignmentCounts& counts) {
                      part(counts.face_only), part(counts.none));
 }
 
-std::string renderProvenance(const Context& context, const std::string& assets_dir) {
+std::string renderProvenance(const Context& context, const Json& versions) {
   std::string html = openSection("provenance");
   html += fmt::format("<p class=\"protocol\"><strong>Protocol.</strong> {}</p>\n",
                       escapeHtml(kProtocol));
-  std::string versions;
-  for (const std::string& library : chartLibraries()) {
-    const std::string version = assetVersion(assets_dir, library);
-    versions += fmt::format("{}{} {}", versions.empty() ? "" : ", ", library,
-                            version.empty() ? kMissing : version);
-  }
-  html +=
-      fmt::format("<p class=\"hint\">Charts drawn with {} (inlined).</p>\n", escapeHtml(versions));
+  html += fmt::format(
+      "<p class=\"hint\">Charts drawn with {} (inlined; bundled by vl-convert-python {}).</p>\n",
+      escapeHtml(libraryVersions(versions)), escapeHtml(versionOf(versions, "vl-convert-python")));
   if (context.runs.empty()) return html + "</section>\n";
   html +=
       "<div class=\"scroll\"><table id=\"provenance-table\" class=\"sortable\">\n<thead><tr>"
@@ -1193,29 +1202,29 @@ constexpr const char* kScript = R"JS(
 })();
 )JS";
 
+// The bundle is a classic script whose top level declares short minified names (`const n`,
+// `function t`, ...): run at the page's top level they would be globals that collide with
+// any other script's. A function scope keeps them private; the bundle publishes what the
+// page uses as window.vegaEmbed (its window.vega and window.vegaLite are null).
 std::string renderLibraries(const std::string& assets_dir) {
-  std::string html;
-  for (const std::string& library : chartLibraries()) {
-    const std::string file = libraryFile(library);
-    html += "<script>/* " + file + " */\n" + inlineableScript(readAsset(assets_dir, file)) +
-            "\n</script>\n";
-  }
-  return html;
+  return fmt::format("<script>/* {} */\n(function () {{\n{}\n}})();\n</script>\n", kBundleFile,
+                     inlineableScript(readAsset(assets_dir, kBundleFile)));
 }
 
 }  // namespace
 
-std::string defaultAssetsDir() {
-  const char* assets = std::getenv("FERLAB_ASSETS");
+std::string defaultReportAssetsDir() {
+  const char* assets = std::getenv("FERLAB_REPORT_ASSETS");
   if (assets != nullptr && *assets != '\0') return assets;
-  return std::string(FERLAB_SOURCE_DIR) + "/node_modules";
+  return std::string(FERLAB_SOURCE_DIR) + "/reports/assets";
 }
 
 std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOptions& options) {
   const std::string assets_dir =
-      options.assets_dir.empty() ? defaultAssetsDir() : options.assets_dir;
+      options.assets_dir.empty() ? defaultReportAssetsDir() : options.assets_dir;
   // Libraries first: a missing install fails before any store work.
   const std::string libraries = renderLibraries(assets_dir);
+  const Json versions = bundleVersions(assets_dir);
   Context context = loadContext(store, options);
 
   std::string body = renderHeader(context);
@@ -1227,7 +1236,7 @@ std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOpt
   body += renderSignificance(context);
   body += renderSeeds(context);
   body += renderErrors(context);
-  body += renderProvenance(context, assets_dir);
+  body += renderProvenance(context, versions);
 
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";

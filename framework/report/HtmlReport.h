@@ -7,12 +7,14 @@
 // aggregates, a gallery of the best run's most confident test mistakes, and provenance.
 //
 // Charts are Vega-Lite specs (framework/report/Charts.h; Satyanarayan et al. 2017) drawn by
-// vega-embed with the SVG renderer; the three libraries (npm, pinned in package-lock.json,
-// installed by scripts/setup.sh) are inlined, and images are PNG data URIs, so the page
-// needs no network when opened. Every user-provided string (run names, experiment names,
-// config values, error messages) is HTML-escaped, and JSON embedded in <script> is escaped so
-// "</script>" cannot end the block. Runs that failed, are still running or have no stored
-// predictions render with "n/a" where a value is missing.
+// vega-embed with the SVG renderer. Vega, Vega-Lite and Vega-Embed come as one script,
+// reports/assets/vega-bundle.js, written by scripts/install_report_assets.sh from the
+// vl-convert-python wheel pinned in scripts/python.lock; it is inlined (in its own function
+// scope, so its top-level names cannot collide with the page's) and images are PNG data URIs,
+// so the page needs no network when opened. Every user-provided string (run names, experiment
+// names, config values, error messages) is HTML-escaped, and JSON embedded in <script> is
+// escaped so "</script>" cannot end the block. Runs that failed, are still running or have no
+// stored predictions render with "n/a" where a value is missing.
 
 #include <cstdint>
 #include <string>
@@ -25,8 +27,9 @@ namespace ferlab::report {
 struct ReportOptions {
   std::string title = "FERLab report";
   RunSelection selection;  ///< which runs (experiments, ids, key=value filters)
-  /// A node_modules folder holding vega/build/vega.min.js, vega-lite/build/vega-lite.min.js
-  /// and vega-embed/build/vega-embed.min.js; empty = defaultAssetsDir().
+  /// The folder holding vega-bundle.js (inlined) and vega-bundle.json (its library versions,
+  /// shown under provenance), as scripts/install_report_assets.sh writes them; empty =
+  /// defaultReportAssetsDir().
   std::string assets_dir;
   int bootstrap_resamples = 2000;  ///< per interval (>= 1000)
   std::uint64_t bootstrap_seed = 0;
@@ -34,12 +37,13 @@ struct ReportOptions {
   int confusion_panels = 4;  ///< confusion matrices side by side (best run first)
 };
 
-/// <source>/node_modules, or $FERLAB_ASSETS when set.
-std::string defaultAssetsDir();
+/// $FERLAB_REPORT_ASSETS when set and not empty, else <source>/reports/assets.
+std::string defaultReportAssetsDir();
 
-/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError (a chart
-/// library file is missing: the message names it and says to run scripts/setup.sh). Missing
-/// images for the errors gallery are reported in the page, not thrown.
+/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError
+/// (<assets_dir>/vega-bundle.js is missing: the message names the path and says to run
+/// scripts/setup.sh). A missing or unreadable vega-bundle.json only shows "n/a" versions.
+/// Missing images for the errors gallery are reported in the page, not thrown.
 std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOptions& options);
 
 /// HTML-escapes & < > " ' (for text and attribute values).

@@ -172,7 +172,13 @@ ALTER TABLE runs ADD COLUMN align_none INTEGER;
 ALTER TABLE epochs ADD COLUMN class_counts TEXT;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+// Version 4: the precision the run trained in ("fp32", "bf16", "fp16": train.precision, or
+// fp32 where the device lacked it); NULL for runs recorded before.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE runs ADD COLUMN precision TEXT;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 
 // The run columns read into a RunRow, in the order readRunRow consumes them.
 constexpr const char* kRunColumns =
@@ -182,7 +188,7 @@ constexpr const char* kRunColumns =
     "r.best_val_accuracy, r.best_val_macro_f1, r.best_val_loss, r.last_epoch, "
     "r.last_val_accuracy, r.last_train_loss, r.last_train_accuracy, r.test_accuracy, "
     "r.test_macro_f1, r.images_per_sec, r.duration_s, r.pretrained, r.align_aligned, "
-    "r.align_face_only, r.align_none";
+    "r.align_face_only, r.align_none, r.precision";
 
 // The summary assignments bound by bindSummary as parameters ?1 .. ?12.
 constexpr const char* kSummaryAssignments =
@@ -550,6 +556,7 @@ RunRow readRunRow(Row row) {
   r.alignment.aligned = row.knownInt();
   r.alignment.face_only = row.knownInt();
   r.alignment.none = row.knownInt();
+  r.precision = row.text();
   return result;
 }
 
@@ -763,8 +770,8 @@ void SqliteStore::markRunning(const RunRecord& run) {
                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1), "
                    "ended_at = NULL, error = NULL, git_commit = ?2, ferlab_version = ?3, "
                    "torch_version = ?4, opencv_version = ?5, device = ?6, dataset_key = ?7, "
-                   "pretrained = ?9, align_aligned = ?10, align_face_only = ?11, align_none = ?12 "
-                   "WHERE id = ?8");
+                   "pretrained = ?9, align_aligned = ?10, align_face_only = ?11, align_none = ?12, "
+                   "precision = ?13 WHERE id = ?8");
   update.bind(1, run.started_at.empty() ? core::utcNowIso8601() : run.started_at);
   update.bindOptional(2, run.git_commit).bindOptional(3, run.ferlab_version);
   update.bindOptional(4, run.torch_version).bindOptional(5, run.opencv_version);
@@ -773,6 +780,7 @@ void SqliteStore::markRunning(const RunRecord& run) {
   bindCount(update, 10, run.alignment.aligned);
   bindCount(update, 11, run.alignment.face_only);
   bindCount(update, 12, run.alignment.none);
+  update.bindOptional(13, run.precision);
   update.run();
   requireRun(ctx, run.id);
   transaction.commit();

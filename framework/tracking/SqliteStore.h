@@ -58,6 +58,9 @@ struct RunRecord {
   /// is an ImageNet backbone, -1: not applicable (a network trained from scratch).
   int pretrained = -1;
   AlignmentCounts alignment;  ///< recorded by markRunning
+  /// The precision the run trained in: "fp32" | "bf16" | "fp16" (train.precision, or fp32
+  /// where the device lacked it); empty when unknown (runs recorded before schema v4).
+  std::string precision;
 };
 
 /// The per-run summary kept apart from the epoch history: best (by the monitored validation

@@ -161,6 +161,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   }
   if (models::isImageNetBackbone(config.model.name))
     record.pretrained = config.model.weights.empty() ? 0 : 1;
+  record.precision = config::precisionName(trainer.precision());
   record.started_at = core::utcNowIso8601();
   store.markRunning(record);
 
@@ -210,6 +211,10 @@ std::string runId(const std::string& experiment, const std::string& config_hash)
 ExperimentOutcome runExperiment(const config::Experiment& experiment,
                                 const ExperimentOptions& options) {
   keepFreedTensorMemoryInTheHeap();
+  // Every run's device is checked before the store is touched: CUDA asked for on a machine
+  // without it is one clear error, not a grid of failed runs.
+  for (const auto& run : experiment.runs)
+    resolveDevice(options.device.empty() ? run.config.train.device : options.device);
   tracking::SqliteStore store(options.db_path);
   store.ensureExperiment(experiment.name, experiment.source, experiment.grid_keys);
   // Register the whole grid first, so `ferlab ls` shows what is still queued.

@@ -73,9 +73,17 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
       model_(std::move(model)),
       data_(data),
       run_dir_(std::move(run_dir)),
-      schedule_(config.train) {
+      schedule_(config.train),
+      precision_(choosePrecision(config.train.precision, data.device())),
+      scaler_(precision_.effective == config::Precision::Fp16, data.device()) {
   fs::create_directories(run_dir_);
   model_->to(data_.device());
+  if (config_.train.channels_last) toChannelsLast(*model_);
+  if (!precision_.fallback_reason.empty()) {
+    log::warn("train.precision = \"{}\" falls back to fp32 on {}: {}",
+              config::precisionName(precision_.requested), data_.device().str(),
+              precision_.fallback_reason);
+  }
   phases_ = planPhases(config_.train);
   for (const auto& phase : phases_) checkTrainable(*model_, phase);
   activatePhase(phases_.front());
@@ -91,6 +99,11 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
 }
 
 Trainer::~Trainer() = default;
+
+torch::Tensor Trainer::modelInput(const torch::Tensor& inputs) const {
+  return config_.train.channels_last ? inputs.contiguous(torch::MemoryFormat::ChannelsLast)
+                                     : inputs;
+}
 
 std::string Trainer::bestCheckpointPath() const {
   return (fs::path(run_dir_) / "best.pt").string();
@@ -126,14 +139,17 @@ torch::Tensor predictProbabilities(models::ClassifierImpl& model, const torch::T
     const auto views = tenCropViews(inputs, eval.crop_size);
     torch::Tensor sum;
     for (const auto& view : views) {
-      const auto probabilities = torch::softmax(model.forward(view), 1);
+      const auto probabilities = torch::softmax(model.forward(view).to(torch::kFloat32), 1);
       sum = sum.defined() ? sum + probabilities : probabilities;
     }
     return sum / static_cast<double>(views.size());
   }
-  auto probabilities = torch::softmax(model.forward(inputs), 1);
+  // Softmax of float32 logits: under autocast the model may return bfloat16 or float16.
+  auto probabilities = torch::softmax(model.forward(inputs).to(torch::kFloat32), 1);
   if (eval.tta == "hflip") {
-    probabilities = (probabilities + torch::softmax(model.forward(inputs.flip({3})), 1)) / 2;
+    probabilities =
+        (probabilities + torch::softmax(model.forward(inputs.flip({3})).to(torch::kFloat32), 1)) /
+        2;
   }
   return probabilities;
 }
@@ -193,14 +209,20 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
     const auto batch_indices =
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
     const auto batch = trainingBatch(data_, batch_indices, config_.augment);
-    const auto logits = model_->forward(batch.inputs);
-    const auto loss = trainingLoss(logits, batch.labels, batch.mix, config_, class_weights_);
+    torch::Tensor logits, loss;
+    {
+      const AutocastScope autocast(precision_.effective, data_.device().type());
+      // The loss is computed from float32 logits whatever dtype the forward pass ran in.
+      logits = model_->forward(modelInput(batch.inputs)).to(torch::kFloat32);
+      loss = trainingLoss(logits, batch.labels, batch.mix, config_, class_weights_);
+    }
     optimizer_->zero_grad();
-    loss.backward();
-    if (config_.train.grad_clip > 0) {
+    scaler_.scale(loss).backward();
+    const bool finite = scaler_.unscale(*optimizer_);
+    if (finite && config_.train.grad_clip > 0) {
       torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.train.grad_clip);
     }
-    optimizer_->step();
+    scaler_.step(*optimizer_);
 
     loss_sum += loss.detach().to(torch::kFloat64) * batch_indices.size(0);
     correct += logits.detach().argmax(1).eq(dominantLabels(batch.labels, batch.mix)).sum();
@@ -238,7 +260,8 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
   for (std::int64_t begin = 0; begin < n; begin += config_.eval.batch_size) {
     const auto batch_indices =
         indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
-    const auto inputs = data_.normalize(data_.images(batch_indices));
+    const auto inputs = modelInput(data_.normalize(data_.images(batch_indices)));
+    const AutocastScope autocast(precision_.effective, data_.device().type());
     const torch::Tensor probabilities = predictProbabilities(*model_, inputs, config_.eval);
     const auto labels = data_.labels(batch_indices);
     const auto true_probability = probabilities.gather(1, labels.view({-1, 1})).clamp_min(1e-12);
@@ -390,6 +413,7 @@ void Trainer::saveLast(int epoch) const {
   writeScalar(archive, "plateau_best", plateau.plateau_best);
   writeScalar(archive, "plateau_bad_epochs", plateau.plateau_bad_epochs);
   writeScalar(archive, "plateau_has_best", plateau.plateau_has_best ? 1.0 : 0.0);
+  scaler_.save(archive);
   saveAtomically(archive, lastCheckpointPath());
 }
 
@@ -429,6 +453,7 @@ int Trainer::resume() {
     plateau.plateau_bad_epochs = static_cast<int>(readScalar(archive, "plateau_bad_epochs"));
     plateau.plateau_has_best = readScalar(archive, "plateau_has_best") != 0.0;
     schedule_.restore(plateau);
+    scaler_.load(archive);
   } catch (const c10::Error& error) {
     throw TrainError(fmt::format("{}: cannot resume from this checkpoint: {}", path,
                                  error.what_without_backtrace()));
@@ -454,9 +479,17 @@ torch::Device resolveDevice(const std::string& name) {
     return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (name == "cpu") return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) {
-    throw ConfigError(fmt::format("train.device: '{}' requested but CUDA is not available", name));
+    throw ConfigError(fmt::format(
+        "train.device: '{}' requested but no CUDA device is available (LibTorch {} sees none); "
+        "use cpu or auto",
+        name, TORCH_VERSION));
   }
-  return torch::Device(name);
+  const torch::Device device(name);
+  if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+    throw ConfigError(fmt::format("train.device: '{}' requested but only {} CUDA device(s) exist",
+                                  name, torch::cuda::device_count()));
+  }
+  return device;
 }
 
 std::string torchVersion() {

@@ -27,9 +27,11 @@
 #include "framework/tracking/SqliteStore.h"
 #include "framework/train/Augment.h"
 #include "framework/train/DeviceDataset.h"
+#include "framework/train/GradScaler.h"
 #include "framework/train/LrSchedule.h"
 #include "framework/train/Metrics.h"
 #include "framework/train/Phases.h"
+#include "framework/train/Precision.h"
 
 namespace ferlab::train {
 
@@ -71,6 +73,8 @@ class Trainer {
   SplitEvaluation evaluate(data::Split split);
 
   const tracking::RunSummary& summary() const { return summary_; }
+  /// The precision training runs in (train.precision, or fp32 where the device lacks it).
+  config::Precision precision() const { return precision_.effective; }
   std::string bestCheckpointPath() const;
   std::string lastCheckpointPath() const;
 
@@ -80,6 +84,7 @@ class Trainer {
     std::vector<std::int64_t> class_counts;  // samples of each class the epoch presented
   };
   void activatePhase(const PhasePlan& phase);
+  torch::Tensor modelInput(const torch::Tensor& inputs) const;  // channels-last when asked
   EpochTrainStats trainEpoch(int epoch);
   double monitoredValue(const tracking::EpochRecord& record) const;
   bool improves(double value) const;
@@ -100,6 +105,8 @@ class Trainer {
   std::vector<std::shared_ptr<torch::nn::Module>> frozen_batch_norms_;
   LrSchedule schedule_;
   torch::Tensor class_weights_;  // float32 [k] on the device, or undefined
+  PrecisionChoice precision_;
+  GradScaler scaler_;  // enabled for fp16 only
   tracking::RunSummary summary_;
   int completed_epochs_ = 0;
   double throughput_sum_ = 0.0;  // images/s summed over epochs after the first

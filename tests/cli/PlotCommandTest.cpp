@@ -1,7 +1,11 @@
-// `ferlab plot` end to end through the real binary: Vega-Lite specs rendered by Node (SVG)
-// and headless Chromium (PNG) on a store of fake runs.
+// `ferlab plot` end to end through the real binary: Vega-Lite specs rendered to SVG and PNG by
+// vl-convert (scripts/render_vega.py in the project's .venv) on a store of fake runs.
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -10,7 +14,12 @@
 namespace ferlab::clitest {
 namespace {
 
-const fs::path kModules = fs::path(FERLAB_SOURCE_DIR) / "node_modules";
+// The interpreter `ferlab plot` runs by default (FigureRenderer.h: defaultPython()).
+fs::path venvPython() {
+  const char* configured = std::getenv("FERLAB_PYTHON");
+  if (configured != nullptr && *configured != '\0') return configured;
+  return fs::path(FERLAB_SOURCE_DIR) / ".venv" / "bin" / "python";
+}
 
 int countOf(const std::string& text, const std::string& needle) {
   int count = 0;
@@ -20,12 +29,33 @@ int countOf(const std::string& text, const std::string& needle) {
   return count;
 }
 
+// Width and height in pixels from a PNG's IHDR chunk (big-endian, at bytes 16 and 20).
+std::pair<unsigned, unsigned> pngSize(const std::string& png) {
+  const auto big_endian = [&](std::size_t at) {
+    return (static_cast<unsigned char>(png[at]) << 24) |
+           (static_cast<unsigned char>(png[at + 1]) << 16) |
+           (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
+  };
+  return {big_endian(16), big_endian(20)};
+}
+
+// The width="..." and height="..." of the root <svg> element, in CSS pixels.
+std::pair<unsigned, unsigned> svgSize(const std::string& svg) {
+  const auto attribute = [&](const std::string& name) {
+    const std::size_t at = svg.find(" " + name + "=\"", svg.find("<svg"));
+    return at == std::string::npos
+               ? 0u
+               : static_cast<unsigned>(std::stoul(svg.substr(at + name.size() + 3)));
+  };
+  return {attribute("width"), attribute("height")};
+}
+
 class PlotCommandTest : public CliStoreTest {
  protected:
   void SetUp() override {
-    // CI runs scripts/setup.sh (node, chromium, the pinned npm packages) before the tests.
-    ASSERT_TRUE(fs::exists(kModules / "vega" / "package.json"))
-        << kModules << " lacks vega: run scripts/setup.sh before test_cli";
+    // CI runs scripts/setup.sh (.venv with the pinned vl-convert-python) before the tests.
+    ASSERT_TRUE(fs::exists(venvPython()))
+        << venvPython() << " missing: run scripts/setup.sh before test_cli";
   }
 };
 
@@ -69,7 +99,7 @@ TEST_F(PlotCommandTest, WritesSvgFiguresWithDrawnMarks) {
   EXPECT_EQ(entries, 2 + 2 + 1);
 }
 
-TEST_F(PlotCommandTest, WritesPngThroughChromium) {
+TEST_F(PlotCommandTest, WritesPngAtTwiceTheSvgSize) {
   const auto out = dir_ / "figures-png";
   const auto result = runFerlab("plot d00000000001 --format png -o " + out.string() + dbArg());
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -80,39 +110,57 @@ TEST_F(PlotCommandTest, WritesPngThroughChromium) {
     EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << name;
     EXPECT_FALSE(fs::exists(out / (std::string(name) + ".svg"))) << name;
   }
-  // Cropped to the chart at 2x (the screenshot window is at least 800 x 600 CSS pixels): the
-  // one-bar comparison is far less tall than the window.
-  const std::string png = readFile(out / "comparison.png");
-  const auto big_endian = [&](std::size_t at) {
-    return (static_cast<unsigned char>(png[at]) << 24) |
-           (static_cast<unsigned char>(png[at + 1]) << 16) |
-           (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
-  };
-  const unsigned height = big_endian(20);  // IHDR: width at byte 16, height at 20
-  EXPECT_GT(height, 50u);
-  EXPECT_LT(height, 600u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 4);
+
+  // With both formats, every PNG is the SVG's CSS-pixel size at the default scale of 2.
+  const auto both = dir_ / "figures-both";
+  const auto again = runFerlab("plot d00000000001 --format both -o " + both.string() + dbArg());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  for (const char* name : {"learning-curves-loss", "confusion-matrix-d00000000001", "comparison"}) {
+    const auto [svg_width, svg_height] = svgSize(readFile(both / (std::string(name) + ".svg")));
+    const auto [png_width, png_height] = pngSize(readFile(both / (std::string(name) + ".png")));
+    EXPECT_GT(svg_width, 50u) << name;
+    EXPECT_GT(svg_height, 50u) << name;
+    EXPECT_EQ(png_width, 2 * svg_width) << name;
+    EXPECT_EQ(png_height, 2 * svg_height) << name;
+  }
 }
 
-TEST_F(PlotCommandTest, MissingToolsNameWhatIsMissingAndTheFix) {
+// Figures need only the Python environment: no browser and no Node.js, so an empty PATH
+// (the binary and the interpreter are started by their full paths) changes nothing.
+TEST_F(PlotCommandTest, NeedsNoProgramOnPath) {
+  const auto out = dir_ / "figures-no-path";
+  const auto result = runFerlab("plot d00000000001 --format both -o " + out.string() + dbArg(),
+                                true, "PATH=/nonexistent");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(readFile(out / "comparison.svg").find("class=\"mark-rect"), std::string::npos);
+  EXPECT_GT(readFile(out / "comparison.png").size(), 1000u);
+}
+
+TEST_F(PlotCommandTest, MissingPythonOrVlConvertNamesWhatIsMissingAndTheFix) {
   const auto out = (dir_ / "figures-missing").string();
-  // The binary is started by its full path, so an empty PATH hides only node.
-  const auto no_node = runFerlab("plot -o " + out + dbArg(), true, "PATH=/nonexistent");
-  EXPECT_EQ(no_node.exit_code, 1);
-  EXPECT_NE(no_node.output.find("node not found on PATH"), std::string::npos) << no_node.output;
-  EXPECT_NE(no_node.output.find("scripts/setup.sh"), std::string::npos) << no_node.output;
+  const auto no_python =
+      runFerlab("plot -o " + out + dbArg(), true, "FERLAB_PYTHON=/nonexistent/python");
+  EXPECT_EQ(no_python.exit_code, 1);
+  EXPECT_NE(no_python.output.find("FERLAB_PYTHON=/nonexistent/python: no such Python interpreter"),
+            std::string::npos)
+      << no_python.output;
+  EXPECT_NE(no_python.output.find("scripts/setup.sh"), std::string::npos) << no_python.output;
 
-  const auto no_vega =
-      runFerlab("plot -o " + out + dbArg(), true, "FERLAB_ASSETS=" + (dir_ / "empty").string());
-  EXPECT_EQ(no_vega.exit_code, 1);
-  EXPECT_NE(no_vega.output.find("empty/vega: npm package missing"), std::string::npos)
-      << no_vega.output;
-
-  const auto no_chromium = runFerlab("plot --format png -o " + out + dbArg(), true,
-                                     "FERLAB_CHROMIUM=/nonexistent/chromium");
-  EXPECT_EQ(no_chromium.exit_code, 1);
-  EXPECT_NE(no_chromium.output.find("/nonexistent/chromium"), std::string::npos)
-      << no_chromium.output;
-  EXPECT_NE(no_chromium.output.find("scripts/setup.sh"), std::string::npos);
+  // The project's interpreter without site-packages (-S) is a Python that lacks
+  // vl-convert-python.
+  const fs::path bare = dir_ / "bare python";
+  std::ofstream(bare) << "#!/bin/sh\nexec '" << venvPython().string() << "' -S \"$@\"\n";
+  fs::permissions(bare, fs::perms::owner_all);
+  const auto no_vl_convert =
+      runFerlab("plot -o " + out + dbArg(), true, "FERLAB_PYTHON='" + bare.string() + "'");
+  EXPECT_EQ(no_vl_convert.exit_code, 1);
+  EXPECT_NE(no_vl_convert.output.find(bare.string() +
+                                      ": the Python package vl-convert-python (module vl_convert) "
+                                      "is missing: run scripts/setup.sh"),
+            std::string::npos)
+      << no_vl_convert.output;
+  EXPECT_FALSE(fs::exists(fs::path(out) / "comparison.svg"));
 }
 
 TEST_F(PlotCommandTest, BadSelectionAndFormatAreUsageErrors) {

@@ -148,6 +148,8 @@ void expectSameConfig(const RunConfig& a, const RunConfig& b) {
   EXPECT_EQ(a.train.seed, b.train.seed);
   EXPECT_EQ(a.train.device, b.train.device);
   EXPECT_EQ(a.train.threads, b.train.threads);
+  EXPECT_EQ(a.train.precision, b.train.precision);
+  EXPECT_EQ(a.train.channels_last, b.train.channels_last);
   ASSERT_EQ(a.train.phases.size(), b.train.phases.size());
   for (std::size_t i = 0; i < a.train.phases.size(); ++i)
     expectSamePhase(a.train.phases[i], b.train.phases[i]);
@@ -180,7 +182,7 @@ TEST(ConfigDefaults, DefaultTomlMatchesRunConfigAndResolvesLikeAnEmptyFile) {
 
 TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
   const ResolvedRun run = single("");
-  EXPECT_EQ(run.params.size(), 64u);  // the arrays are empty: no params of theirs
+  EXPECT_EQ(run.params.size(), 66u);  // the arrays are empty: no params of theirs
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(run.params.front(), std::make_pair(std::string("augment.affine"), std::string("0.0")));
   EXPECT_EQ(paramOf(run, "train.lr"), "0.001");
@@ -251,6 +253,8 @@ schedule = "plateau"
 monitor = "val_loss"
 device = "cuda:1"
 seed = 42
+precision = "bf16"
+channels_last = true
 [eval]
 tta = "hflip"
 batch_size = 256
@@ -270,6 +274,8 @@ batch_size = 256
   EXPECT_EQ(run.config.train.monitor, "val_loss");
   EXPECT_EQ(run.config.train.device, "cuda:1");
   EXPECT_EQ(run.config.train.seed, 42);
+  EXPECT_EQ(run.config.train.precision, Precision::Bf16);
+  EXPECT_TRUE(run.config.train.channels_last);
   EXPECT_EQ(run.config.eval.tta, "hflip");
   EXPECT_EQ(run.config.eval.batch_size, 256);
 }
@@ -466,7 +472,7 @@ TEST(ConfigHead, ResolvedJsonHoldsCompleteEntriesAndTheHashCoversThem) {
 
 TEST(ConfigHead, ParamsFlattenPerEntry) {
   const ResolvedRun run = single(kHead);
-  EXPECT_EQ(run.params.size(), 64u + 2 * 5);
+  EXPECT_EQ(run.params.size(), 66u + 2 * 5);
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(paramOf(run, "model.head[0].units"), "256");
   EXPECT_EQ(paramOf(run, "model.head[0].activation"), "elu");
@@ -580,7 +586,7 @@ TEST(ConfigPhases, ResolvedJsonAndParams) {
           R"("name":"head","optimizer":"adam","train_frozen_bn":false,"trainable":["head"]},)"),
       std::string::npos)
       << run.resolved_json;
-  EXPECT_EQ(run.params.size(), 64u + 2 * 8);
+  EXPECT_EQ(run.params.size(), 66u + 2 * 8);
   EXPECT_EQ(paramOf(run, "train.phases[0].name"), "head");
   EXPECT_EQ(paramOf(run, "train.phases[0].trainable"), R"(["head"])");
   EXPECT_EQ(paramOf(run, "train.phases[1].name"), "phase2");
@@ -1126,6 +1132,10 @@ TEST(ConfigErrors, BadEnum) {
        "exp.toml:2:10: train.device: expected auto, cpu, cuda or cuda:N, got 'gpu'"},
       {"[train]\ndevice = \"cuda:\"",
        "exp.toml:2:10: train.device: expected auto, cpu, cuda or cuda:N, got 'cuda:'"},
+      {"[train]\nprecision = \"half\"",
+       "exp.toml:2:13: train.precision: expected one of fp32, bf16, fp16, got 'half'"},
+      {"[train]\nchannels_last = 1",
+       "exp.toml:2:17: train.channels_last: expected a boolean, got integer"},
       {"[train]\ndevice = \"cuda:x\"",
        "exp.toml:2:10: train.device: expected auto, cpu, cuda or cuda:N, got 'cuda:x'"},
   };

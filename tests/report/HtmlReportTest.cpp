@@ -1,6 +1,7 @@
 #include "framework/report/HtmlReport.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -29,11 +30,11 @@ using tracking::RunSummary;
 using tracking::SplitMetrics;
 
 const std::string kHostileName = "<script>alert(1)</script>";
-const std::string kAssetsDir = std::string(FERLAB_SOURCE_DIR) + "/node_modules";
+// Written by scripts/install_report_assets.sh from the pinned vl-convert-python.
+const std::string kAssetsDir = std::string(FERLAB_SOURCE_DIR) + "/reports/assets";
+const std::string kBundle = "vega-bundle.js";
+const std::string kBundleVersions = "vega-bundle.json";
 const std::string kData = std::string(FERLAB_TEST_DATA) + "/fer2013";
-const std::vector<std::string> kLibraries = {"vega/build/vega.min.js",
-                                             "vega-lite/build/vega-lite.min.js",
-                                             "vega-embed/build/vega-embed.min.js"};
 const std::vector<std::string> kClasses = {"angry", "disgust",  "fear",   "happy",
                                            "sad",   "surprise", "neutral"};
 const std::vector<std::string> kSections = {"summary", "runs",      "curves",
@@ -160,10 +161,10 @@ SplitMetrics metricsOf(const std::string& split, const std::vector<Prediction>& 
 class HtmlReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The chart libraries come from npm; CI runs scripts/setup.sh before the tests.
-    ASSERT_TRUE(fs::exists(kAssetsDir + "/" + kLibraries[0]))
-        << kAssetsDir << " lacks the chart libraries: run scripts/setup.sh (or "
-        << "scripts/install_report_assets.sh) to install them before running test_report";
+    // The chart bundle comes from vl-convert-python; CI runs scripts/setup.sh before the tests.
+    ASSERT_TRUE(fs::exists(kAssetsDir + "/" + kBundle))
+        << kAssetsDir << " lacks " << kBundle << ": run scripts/setup.sh (or "
+        << "scripts/install_report_assets.sh) to write it before running test_report";
     ASSERT_TRUE(fs::exists(kData + "/test")) << kData << " missing (FERLAB_SHARED_DATA)";
     std::random_device random;
     dir_ = fs::temp_directory_path() / ("ferlab-report-test-" + std::to_string(random()));
@@ -357,15 +358,37 @@ TEST_F(HtmlReportTest, PageIsSelfContained) {
   EXPECT_NE(html_.find("renderer: 'svg'"), std::string::npos);
 }
 
-TEST_F(HtmlReportTest, ChartLibrariesAreInlined) {
-  for (const std::string& library : kLibraries) {
-    const std::string code = readFile(kAssetsDir + "/" + library);
-    ASSERT_GT(code.size(), 1000u) << library;
-    EXPECT_NE(html_.find(code.substr(0, 300)), std::string::npos) << library;
+// The one bundle is inlined whole, inside a function scope (its minified top-level `const`
+// names must not become page globals), once, before the page's own script uses vegaEmbed.
+TEST_F(HtmlReportTest, ChartBundleIsInlinedInItsOwnScope) {
+  const std::string code = readFile(kAssetsDir + "/" + kBundle);
+  ASSERT_GT(code.size(), 100000u);
+  const std::string open = "<script>/* vega-bundle.js */\n(function () {\n";
+  const std::string close = "\n})();\n</script>\n";
+  const std::size_t start = html_.find(open + code.substr(0, 300));
+  ASSERT_NE(start, std::string::npos);
+  // The whole bundle, unchanged, between the two.
+  EXPECT_EQ(html_.compare(start + open.size(), code.size() + close.size(), code + close), 0);
+  EXPECT_EQ(countOf(html_, "window.vegaEmbed="), 1);
+  EXPECT_LT(start + open.size() + code.size(), html_.find("vegaEmbed('#'"));
+  EXPECT_EQ(html_.find("node_modules"), std::string::npos);
+}
+
+// The provenance section shows the versions install_report_assets.sh recorded.
+TEST_F(HtmlReportTest, ProvenanceShowsTheBundledLibraryVersions) {
+  const nlohmann::json versions =
+      nlohmann::json::parse(readFile(kAssetsDir + "/" + kBundleVersions));
+  const std::string provenance = section(html_, "provenance");
+  for (const char* library : {"vega", "vega-lite", "vega-embed"}) {
+    const std::string version = versions.at(library).get<std::string>();
+    EXPECT_NE(provenance.find(std::string(library) + " " + version), std::string::npos)
+        << library << " " << version;
   }
-  EXPECT_NE(html_.find(".vegaEmbed="), std::string::npos);
-  // Versions in the provenance section.
-  EXPECT_NE(section(html_, "provenance").find("vega-lite 5."), std::string::npos);
+  // The specs name Vega-Lite v6 (Charts.h); the bundle must be that major version.
+  EXPECT_EQ(versions.at("vega-lite").get<std::string>().substr(0, 2), "6.");
+  EXPECT_NE(
+      provenance.find("vl-convert-python " + versions.at("vl-convert-python").get<std::string>()),
+      std::string::npos);
 }
 
 TEST_F(HtmlReportTest, EveryChartHasAContainerAndAVegaLiteSpec) {
@@ -527,34 +550,64 @@ TEST_F(HtmlReportTest, UnknownRunIdThrowsStoreError) {
 
 TEST_F(HtmlReportTest, MissingLibraryThrowsDataErrorNamingSetup) {
   ReportOptions options = options_;
-  options.assets_dir = (dir_ / "no-node-modules").string();
+  options.assets_dir = (dir_ / "no-assets").string();
   try {
     renderHtmlReport(*store_, options);
     FAIL() << "expected DataError";
   } catch (const DataError& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find("no-node-modules/vega/build/vega.min.js not found"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("no-assets/vega-bundle.js not found"), std::string::npos) << message;
     EXPECT_NE(message.find("run scripts/setup.sh"), std::string::npos) << message;
+    EXPECT_NE(message.find("install_report_assets.sh"), std::string::npos) << message;
   }
+}
+
+// FERLAB_REPORT_ASSETS moves the default folder; unset or empty, it is <source>/reports/assets.
+TEST(ReportAssets, EnvironmentOverridesTheDefaultFolder) {
+  const char* saved = std::getenv("FERLAB_REPORT_ASSETS");
+  const std::string restore = saved != nullptr ? saved : "";
+  ::setenv("FERLAB_REPORT_ASSETS", "/elsewhere/assets", 1);
+  EXPECT_EQ(defaultReportAssetsDir(), "/elsewhere/assets");
+  ::setenv("FERLAB_REPORT_ASSETS", "", 1);
+  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
+  ::unsetenv("FERLAB_REPORT_ASSETS");
+  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
+  if (saved != nullptr) ::setenv("FERLAB_REPORT_ASSETS", restore.c_str(), 1);
 }
 
 // Library code is inlined in <script> elements: text that would end the element (any case)
 // or open an HTML comment inside it is rewritten, and source-map comments are dropped.
 TEST_F(HtmlReportTest, InlinedLibrariesCannotEndTheirScriptElement) {
-  const fs::path assets = dir_ / "fake-node-modules";
-  for (const std::string& library : kLibraries) {
-    fs::create_directories((assets / library).parent_path());
-    std::ofstream(assets / library) << "var tag = \"</ScRiPt><!--\"; // " << library
-                                    << "\n//# sourceMappingURL=lib.min.js.map\n";
-  }
+  const fs::path assets = dir_ / "fake-assets";
+  fs::create_directories(assets);
+  std::ofstream(assets / kBundle) << "const tag = \"</ScRiPt><!--\"; // " << kBundle
+                                  << "\n//# sourceMappingURL=vega-bundle.js.map\n";
   ReportOptions options = options_;
   options.assets_dir = assets.string();
   const std::string html = renderHtmlReport(*store_, options);
   EXPECT_EQ(html.find("</ScRiPt>"), std::string::npos);
   EXPECT_EQ(html.find("<!--"), std::string::npos);
   EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);
-  EXPECT_EQ(countOf(html, "var tag = \"\\x3C/ScRiPt>\\x3C!--\";"), 3);
+  EXPECT_EQ(countOf(html, "(function () {\nconst tag = \"\\x3C/ScRiPt>\\x3C!--\";"), 1);
+  // No vega-bundle.json beside it: the versions are unknown, not an error.
+  EXPECT_NE(section(html, "provenance").find("vega n/a, vega-lite n/a, vega-embed n/a"),
+            std::string::npos);
+}
+
+// Versions come from vega-bundle.json and are escaped like any other text.
+TEST_F(HtmlReportTest, BundleVersionsAreReadFromTheAssetsFolder) {
+  const fs::path assets = dir_ / "versioned-assets";
+  fs::create_directories(assets);
+  std::ofstream(assets / kBundle) << "window.vegaEmbed = null;\n";
+  std::ofstream(assets / kBundleVersions)
+      << R"({"vega": "6.0.0", "vega-lite": "6.1.0<b>", "vega-embed": 7})";
+  ReportOptions options = options_;
+  options.assets_dir = assets.string();
+  const std::string provenance = section(renderHtmlReport(*store_, options), "provenance");
+  EXPECT_NE(provenance.find("vega 6.0.0, vega-lite 6.1.0&lt;b&gt;, vega-embed n/a"),
+            std::string::npos)
+      << provenance;
+  EXPECT_NE(provenance.find("vl-convert-python n/a"), std::string::npos) << provenance;
 }
 
 TEST(EscapeHtml, EscapesTheFiveSpecialCharacters) {
@@ -584,7 +637,7 @@ TEST(Charts, ConfusionMatrixNormalisesRowsAndChecksSize) {
   EXPECT_DOUBLE_EQ(cells[1]["value"].get<double>(), 0.25);
   EXPECT_DOUBLE_EQ(cells[3]["value"].get<double>(), 0.0);  // an empty row stays 0
   EXPECT_EQ(cells[0]["count"], 3);
-  EXPECT_EQ(spec["$schema"], "https://vega.github.io/schema/vega-lite/v5.json");
+  EXPECT_EQ(spec["$schema"], "https://vega.github.io/schema/vega-lite/v6.json");
   EXPECT_THROW(confusionMatrixSpec("run", {"a", "b"}, {1, 2, 3}), std::invalid_argument);
   const nlohmann::json counts = confusionMatrixSpec("run", {"a", "b"}, {3, 1, 0, 0}, false);
   EXPECT_DOUBLE_EQ(counts["data"]["values"][0]["value"].get<double>(), 3.0);

@@ -164,7 +164,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 3);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 4);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -173,7 +173,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "3");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "4");
 }
 
 TEST_F(SqliteStoreTest, RunRecordRoundTripWithParamsAndGridValues) {
@@ -223,9 +223,11 @@ TEST_F(SqliteStoreTest, MarkRunningRecordsProvenanceAndKeepsFirstStart) {
   run.device = "cuda:0 NVIDIA H100";
   run.dataset_key = "fer2013-aligned-48";
   run.started_at = "2026-01-01T00:00:00Z";
+  run.precision = "bf16";
   store.markRunning(run);
   RunRecord stored = *store.findRun(run.id);
   EXPECT_EQ(stored.status, RunStatus::Running);
+  EXPECT_EQ(stored.precision, "bf16");
   EXPECT_EQ(stored.git_commit, "deadbeef");
   EXPECT_EQ(stored.ferlab_version, "0.1.0");
   EXPECT_EQ(stored.torch_version, "2.3.0");
