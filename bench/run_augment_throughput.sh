@@ -4,10 +4,12 @@
 # (flip, crop, affine, jitter, erasing, noise, mixup and CutMix), one after the other. Each
 # trains 2 epochs; epoch 1 is warm-up. FERLAB_BIN selects the binary (default build/ferlab),
 # SUBSET the fraction of FER2013 (default 0.25) and REPEATS how many times the pair runs,
-# alternating, so a change in machine load hits both alike (default 1).
+# alternating, so a change in machine load hits both alike (default 1). PYTHON is the
+# interpreter for reading `ferlab ls --json` (default .venv/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${FERLAB_BIN:-./build/ferlab}
+python=${PYTHON:-.venv/bin/python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cache=${FERLAB_BENCH_CACHE:-$work/cache}
@@ -23,7 +25,7 @@ measure() {  # label, extra args...
   "$bin" run bench/ferlab_augment.toml --db "$work/$label.db" --results "$work/$label" \
     --set data.cache_dir="\"$cache\"" --set data.subset="$subset" "$@" 2>&1 |
     grep -E "^epoch [0-9]+/[0-9]+ loss" || true
-  "$bin" ls --json --db "$work/$label.db" | /usr/bin/python3 -c \
+  "$bin" ls --json --db "$work/$label.db" | "$python" -c \
     "import json,sys; print('$label: %.1f images/s after warm-up' % json.load(sys.stdin)[0]['images_per_sec'])"
 }
 

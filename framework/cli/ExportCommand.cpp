@@ -161,6 +161,7 @@ Row runRow(const tracking::RunRow& run) {
           {"torch_version", orNull(r.torch_version)},
           {"opencv_version", orNull(r.opencv_version)},
           {"device", orNull(r.device)},
+          {"precision", orNull(r.precision)},
           {"dataset_key", orNull(r.dataset_key)},
           {"aligned", orNull(r.alignment.aligned)},
           {"face_only", orNull(r.alignment.face_only)},

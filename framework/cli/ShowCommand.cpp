@@ -123,6 +123,7 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
       {"torch_version", record.torch_version},
       {"opencv_version", record.opencv_version},
       {"device", record.device},
+      {"precision", record.precision.empty() ? json(nullptr) : json(record.precision)},
       {"dataset_key", record.dataset_key},
       {"started_at", record.started_at},
       {"ended_at", record.ended_at},
@@ -167,8 +168,9 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   const auto& record = row.record;
   const auto& summary = row.summary;
   fmt::print("run {}  {}  [{}]\n", record.id, record.name, tracking::statusName(record.status));
-  fmt::print("experiment {}  backbone {}  seed {}  device {}\n", record.experiment, record.backbone,
-             record.seed, record.device.empty() ? "-" : record.device);
+  fmt::print("experiment {}  backbone {}  seed {}  device {}  precision {}\n", record.experiment,
+             record.backbone, record.seed, record.device.empty() ? "-" : record.device,
+             record.precision.empty() ? "-" : record.precision);
   fmt::print("started {}  ended {}  duration {}\n",
              record.started_at.empty() ? "-" : record.started_at,
              record.ended_at.empty() ? "-" : record.ended_at,

@@ -1106,7 +1106,7 @@ std::string renderProvenance(const Context& context, const Json& versions) {
   html +=
       "<div class=\"scroll\"><table id=\"provenance-table\" class=\"sortable\">\n<thead><tr>"
       "<th>id</th><th>name</th><th>config hash</th><th>git commit</th><th>ferlab</th>"
-      "<th>torch</th><th>opencv</th><th>device</th><th>dataset cache key</th>"
+      "<th>torch</th><th>opencv</th><th>device</th><th>precision</th><th>dataset cache key</th>"
       "<th>alignment</th><th>pretrained</th><th>started</th><th>ended</th></tr></thead>\n"
       "<tbody>\n";
   for (const ReportRun& run : context.runs) {
@@ -1115,7 +1115,8 @@ std::string renderProvenance(const Context& context, const Json& versions) {
         r.pretrained < 0 ? "not applicable" : (r.pretrained == 1 ? "yes" : "no (random init)");
     html += "<tr>" + textCell(r.id) + textCell(run.label, r.error) + textCell(r.config_hash) +
             textCell(r.git_commit) + textCell(r.ferlab_version) + textCell(r.torch_version) +
-            textCell(r.opencv_version) + textCell(r.device) + textCell(r.dataset_key) +
+            textCell(r.opencv_version) + textCell(r.device) + textCell(r.precision) +
+            textCell(r.dataset_key) +
             textCell(alignmentText(r.alignment)) + textCell(pretrained) + textCell(r.started_at) +
             textCell(r.ended_at) + "</tr>\n";
   }

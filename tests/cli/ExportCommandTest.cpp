@@ -70,7 +70,7 @@ TEST_F(ExportCommandTest, RunsCsvHasOneRowPerRunWithParamsSummaryAndProvenance) 
             (std::vector<std::string>{"id", "experiment", "name", "status"}));
   for (const auto& record : records) ASSERT_EQ(record.size(), header.size());
   for (const char* column : {"train.lr", "model.name", "test_accuracy", "best_val_accuracy",
-                             "git_commit", "device", "seed", "config_hash"}) {
+                             "git_commit", "device", "precision", "seed", "config_hash"}) {
     columnOf(header, column);
   }
   // Store order: experiment, then grid order.

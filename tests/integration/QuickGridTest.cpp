@@ -201,13 +201,14 @@ seed = 2
 }
 
 // Transfer learning end to end: a torchvision ResNet-18 weight file (randomly initialised by
-// Debian's torchvision, nothing downloaded), a new head, and a freeze-then-fine-tune schedule
+// the pinned torchvision in .venv, nothing downloaded), a new head, and a freeze-then-fine-tune schedule
 // whose two phases land in the store, in `ferlab show` and in the report; and the same
 // backbone without weights, which must say loudly that it is not pretrained.
 TEST_F(QuickGridTest, FreezeThenFineTuneRecordsBothPhases) {
   const auto weights = root_ / "resnet18.pth";
   const std::string save_weights =
-      "/usr/bin/python3 -c \"import torch, torchvision; torch.manual_seed(0); "
+      std::string(FERLAB_SOURCE_DIR) +
+      "/.venv/bin/python -c \"import torch, torchvision; torch.manual_seed(0); "
       "torch.save(torchvision.models.resnet18().state_dict(), '" +
       weights.string() + "')\"";
   ASSERT_EQ(std::system(save_weights.c_str()), 0);

@@ -1,14 +1,22 @@
-// The ImageNet backbones against their Python references (torchvision 0.14 and a transcription
-// of timm's legacy Xception, tests/models/backbone_reference.py), run through Debian's
-// /usr/bin/python3 at test time: names, shapes and order of every parameter and buffer, output
-// shapes, block names, and eval-mode outputs on randomly initialised weights.
+// The ImageNet backbones against their Python references (torchvision and timm's
+// legacy_xception, tests/models/backbone_reference.py), run at test time by the pinned
+// environment's interpreter (<source>/.venv/bin/python, or $FERLAB_PYTHON; scripts/setup.sh
+// installs scripts/python.lock into .venv/): names, shapes and order of every parameter and
+// buffer, output shapes, block names, and eval-mode outputs on randomly initialised weights.
+
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -27,11 +35,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kPython = "/usr/bin/python3";  // Debian's, with torch 1.13 + torchvision 0.14
+const std::vector<std::string> kBackbones = {"vgg16",    "vgg16_bn", "vgg19",        "vgg19_bn",
+                                             "resnet18", "resnet50", "mobilenet_v2", "xception"};
+
+// The reference interpreter: $FERLAB_PYTHON when set and not empty, else the project's pinned
+// environment, <source>/.venv/bin/python (torch, torchvision and timm from scripts/python.lock).
+// A missing one is a test failure, not a skip: the references are part of the suite.
+std::string referencePython() {
+  const char* configured = std::getenv("FERLAB_PYTHON");
+  const bool from_env = configured != nullptr && *configured != '\0';
+  const std::string python =
+      from_env ? configured : std::string(FERLAB_SOURCE_DIR) + "/.venv/bin/python";
+  if (::access(python.c_str(), X_OK) != 0) {
+    throw std::runtime_error(
+        (from_env ? "FERLAB_PYTHON=" : "") + python +
+        " does not exist or is not executable: run scripts/setup.sh (it installs "
+        "scripts/python.lock into .venv/), or set FERLAB_PYTHON to an interpreter with those "
+        "packages");
+  }
+  return python;
+}
 
 std::string referenceCommand(const std::string& arguments) {
-  return std::string(kPython) + " " + FERLAB_SOURCE_DIR + "/tests/models/backbone_reference.py " +
-         arguments;
+  return "'" + referencePython() + "' '" + FERLAB_SOURCE_DIR +
+         "/tests/models/backbone_reference.py' " + arguments;
 }
 
 // stdout of `command`; fails the test when it exits with an error.
@@ -94,13 +121,31 @@ std::vector<std::string> describe(const torch::nn::Module& module) {
   return lines;
 }
 
+// The reference's "P|B name dims" lines of every backbone, from one interpreter start (importing
+// torch takes seconds) per test process.
+const std::map<std::string, std::vector<std::string>>& referenceDescriptions() {
+  static const auto descriptions = [] {
+    std::string names;
+    for (const auto& name : kBackbones) names += " " + name;
+    std::istringstream output(run(referenceCommand("shapes" + names)));
+    std::map<std::string, std::vector<std::string>> lines;
+    std::vector<std::string>* current = nullptr;
+    for (std::string line; std::getline(output, line);) {
+      if (line.rfind("# ", 0) == 0) {
+        current = &lines[line.substr(2)];
+      } else if (!line.empty() && current != nullptr) {
+        current->push_back(line);
+      }
+    }
+    return lines;
+  }();
+  return descriptions;
+}
+
 std::vector<std::string> referenceDescription(const std::string& name) {
-  std::istringstream output(run(referenceCommand("shapes " + name)));
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(output, line);) {
-    if (!line.empty() && line[0] != '#') lines.push_back(line);
-  }
-  return lines;
+  const auto& descriptions = referenceDescriptions();
+  const auto found = descriptions.find(name);
+  return found == descriptions.end() ? std::vector<std::string>{} : found->second;
 }
 
 std::int64_t parameterCount(const torch::nn::Module& module) {
@@ -236,19 +281,64 @@ TEST_P(EveryBackbone, LoadsTheReferenceStateDictAndComputesItsOutputs) {
   EXPECT_LT(max_diff, 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backbones, EveryBackbone,
-                         ::testing::Values("vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18",
-                                           "resnet50", "mobilenet_v2", "xception"));
+INSTANTIATE_TEST_SUITE_P(Backbones, EveryBackbone, ::testing::ValuesIn(kBackbones));
+
+// Every "name==version" pin of scripts/python.lock.
+std::map<std::string, std::string> lockedVersions() {
+  std::ifstream lock(std::string(FERLAB_SOURCE_DIR) + "/scripts/python.lock");
+  std::map<std::string, std::string> versions;
+  const std::regex pin(R"(^([A-Za-z0-9_.-]+)==([^ ]+))");
+  std::smatch match;
+  for (std::string line; std::getline(lock, line);) {
+    if (std::regex_search(line, match, pin)) versions[match[1]] = match[2];
+  }
+  return versions;
+}
+
+TEST(Reference, RunsThePinnedTorchTorchvisionAndTimm) {
+  // The equivalence above means "equal to the versions scripts/python.lock pins"; a local
+  // version suffix (torch's "+cu130") is the wheel's build, not another release.
+  const auto locked = lockedVersions();
+  std::istringstream reported(run(referenceCommand("versions")));
+  std::string package, version;
+  int seen = 0;
+  while (reported >> package >> version) {
+    ++seen;
+    ASSERT_TRUE(locked.count(package)) << package << " is not pinned in scripts/python.lock";
+    EXPECT_EQ(version.substr(0, version.find('+')), locked.at(package)) << package;
+  }
+  EXPECT_EQ(seen, 3);
+}
+
+TEST(Reference, AMissingInterpreterFailsAndSaysToRunSetup) {
+  const char* saved = std::getenv("FERLAB_PYTHON");
+  const std::string previous = saved ? saved : "";
+  ::setenv("FERLAB_PYTHON", "/nonexistent/ferlab/python", 1);
+  std::string message;
+  try {
+    referencePython();
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  if (saved) {
+    ::setenv("FERLAB_PYTHON", previous.c_str(), 1);
+  } else {
+    ::unsetenv("FERLAB_PYTHON");
+  }
+  EXPECT_NE(message.find("FERLAB_PYTHON=/nonexistent/ferlab/python"), std::string::npos) << message;
+  EXPECT_NE(message.find("run scripts/setup.sh"), std::string::npos) << message;
+}
 
 TEST(Xception, HasTheKerasParameterCount) {
   // Keras's Xception summary: 22,855,952 trainable parameters (BatchNorm moving statistics
-  // are buffers here); the 1000-class fc holds 2048 x 1000 + 1000 of them.
+  // are buffers here), as timm 1.0.31's legacy_xception; the 1000-class fc holds 2048 x 1000
+  // + 1000 of them.
   EXPECT_EQ(parameterCount(*makeBackbone("xception")), 22855952);
   EXPECT_EQ(parameterCount(*makeBackbone("xception", 1000, false)), 22855952 - 2049000);
 }
 
 TEST(Backbones, HaveTorchvisionParameterCounts) {
-  // torchvision 0.14: sum(p.numel() for p in model.parameters()).
+  // torchvision 0.26.0: sum(p.numel() for p in model.parameters()) (unchanged since 0.14).
   EXPECT_EQ(parameterCount(*makeBackbone("resnet18")), 11689512);
   EXPECT_EQ(parameterCount(*makeBackbone("resnet50")), 25557032);
   EXPECT_EQ(parameterCount(*makeBackbone("mobilenet_v2")), 3504872);

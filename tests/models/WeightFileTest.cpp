@@ -10,6 +10,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,22 @@ namespace {
 namespace fs = std::filesystem;
 namespace nn = torch::nn;
 
-// Debian's interpreter: the one with torch 1.13 (the `python3` on PATH may have none).
-constexpr const char* kPython = "/usr/bin/python3";
+// The pinned environment's interpreter (torch from scripts/python.lock): $FERLAB_PYTHON when
+// set and not empty, else <source>/.venv/bin/python. The `python3` on PATH may have no torch.
+// A missing one fails the tests that need fixtures (not a skip).
+std::string referencePython() {
+  const char* configured = std::getenv("FERLAB_PYTHON");
+  const bool from_env = configured != nullptr && *configured != '\0';
+  const std::string python =
+      from_env ? configured : std::string(FERLAB_SOURCE_DIR) + "/.venv/bin/python";
+  if (::access(python.c_str(), X_OK) != 0) {
+    throw std::runtime_error(
+        (from_env ? "FERLAB_PYTHON=" : "") + python +
+        " does not exist or is not executable: run scripts/setup.sh (it installs "
+        "scripts/python.lock into .venv/), or set FERLAB_PYTHON to an interpreter with torch");
+  }
+  return python;
+}
 
 std::string fileBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -42,14 +57,17 @@ void writeBytes(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// The fixtures of tests/models/weight_fixtures.py, generated once per version of the script
-// and shared by every test process (ctest runs each test alone): a folder named after the
-// script's hash, filled under a private name and renamed into place, so that concurrent
-// processes never see half a set.
+// The fixtures of tests/models/weight_fixtures.py, generated once per version of the script,
+// interpreter and scripts/python.lock, and shared by every test process (ctest runs each test
+// alone): a folder named after their hash, filled under a private name and renamed into place,
+// so that concurrent processes never see half a set.
 const fs::path& fixtures() {
   static const fs::path folder = [] {
-    const fs::path script = fs::path(FERLAB_SOURCE_DIR) / "tests/models/weight_fixtures.py";
-    const auto hash = std::hash<std::string>{}(fileBytes(script));
+    const fs::path source(FERLAB_SOURCE_DIR);
+    const fs::path script = source / "tests/models/weight_fixtures.py";
+    const auto python = referencePython();
+    const auto hash = std::hash<std::string>{}(fileBytes(script) + "\n" + python + "\n" +
+                                               fileBytes(source / "scripts/python.lock"));
     const fs::path target =
         fs::temp_directory_path() / fmt::format("ferlab-weight-fixtures-{:016x}", hash);
     if (fs::exists(target / "expected.json")) return target;
@@ -58,7 +76,7 @@ const fs::path& fixtures() {
     fs::remove_all(scratch);
     const auto log = scratch.string() + ".log";
     const auto command =
-        fmt::format("{} '{}' '{}' > '{}' 2>&1", kPython, script.string(), scratch.string(), log);
+        fmt::format("'{}' '{}' '{}' > '{}' 2>&1", python, script.string(), scratch.string(), log);
     if (std::system(command.c_str()) != 0) {
       throw std::runtime_error("fixture script failed: " + fileBytes(log));
     }

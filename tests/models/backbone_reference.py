@@ -1,7 +1,9 @@
 """Reference side of tests/models/BackbonesTest.cpp: the Python models FERLab's backbones must
-match. Run with Debian's /usr/bin/python3 (torch 1.13, torchvision 0.14); nothing is
-downloaded (weights=None).
+match. Run with the project's pinned environment (.venv/bin/python from scripts/python.lock:
+torch 2.11.0, torchvision 0.26.0, timm 1.0.31); nothing is downloaded (weights=None,
+pretrained=False).
 
+  backbone_reference.py versions            "torch X torchvision Y timm Z"
   backbone_reference.py shapes NAME...      one "P|B name dim..." line per parameter (P) and
                                             buffer (B) in registration order, after "# NAME"
   backbone_reference.py save NAME CLASSES SIZE FILE
@@ -9,8 +11,8 @@ downloaded (weights=None).
                                             to FILE, and of {"input": [1, 3, SIZE, SIZE],
                                             "output": eval-mode logits} to FILE.io
 
-"xception" is timm's legacy Xception (timm/models/xception.py), transcribed here because timm
-is not installed: the C++ test then checks the C++ port against this second transcription.
+"xception" is timm's own legacy_xception (timm/models/xception.py, the Keras Xception of
+Chollet 2017 ported by Cadene), built with timm.create_model("legacy_xception").
 """
 import sys
 
@@ -19,71 +21,11 @@ import torchvision
 from torch import nn
 
 
-class SeparableConv2d(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False)
-        self.pointwise = nn.Conv2d(cin, cout, 1, bias=False)
-
-    def forward(self, x):
-        return self.pointwise(self.conv1(x))
-
-
-class Block(nn.Module):
-    def __init__(self, cin, cout, reps, stride, start_with_relu=True, grow_first=True):
-        super().__init__()
-        self.skip = None
-        if cout != cin or stride != 1:
-            self.skip = nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
-            self.skipbn = nn.BatchNorm2d(cout)
-        layers = []
-        for i in range(reps):
-            a = (cin if i == 0 else cout) if grow_first else cin
-            b = cout if grow_first or i == reps - 1 else cin
-            layers += [nn.ReLU(inplace=i > 0), SeparableConv2d(a, b), nn.BatchNorm2d(b)]
-        if not start_with_relu:
-            layers = layers[1:]
-        if stride != 1:
-            layers.append(nn.MaxPool2d(3, stride, 1))
-        self.rep = nn.Sequential(*layers)
-
-    def forward(self, x):
-        shortcut = x if self.skip is None else self.skipbn(self.skip(x))
-        return self.rep(x) + shortcut
-
-
-class Xception(nn.Module):
-    def __init__(self, num_classes=1000):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 2, 0, bias=False)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, bias=False)
-        self.bn2 = nn.BatchNorm2d(64)
-        blocks = [Block(64, 128, 2, 2, start_with_relu=False), Block(128, 256, 2, 2),
-                  Block(256, 728, 2, 2)]
-        blocks += [Block(728, 728, 3, 1) for _ in range(8)]
-        blocks.append(Block(728, 1024, 2, 2, grow_first=False))
-        for i, block in enumerate(blocks):
-            setattr(self, f"block{i + 1}", block)
-        self.conv3 = SeparableConv2d(1024, 1536)
-        self.bn3 = nn.BatchNorm2d(1536)
-        self.conv4 = SeparableConv2d(1536, 2048)
-        self.bn4 = nn.BatchNorm2d(2048)
-        self.fc = nn.Linear(2048, num_classes)
-
-    def forward(self, x):
-        x = torch.relu(self.bn1(self.conv1(x)))
-        x = torch.relu(self.bn2(self.conv2(x)))
-        for i in range(12):
-            x = getattr(self, f"block{i + 1}")(x)
-        x = torch.relu(self.bn3(self.conv3(x)))
-        x = torch.relu(self.bn4(self.conv4(x)))
-        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
-
-
 def build(name, num_classes=1000):
     if name == "xception":
-        return Xception(num_classes)
+        import timm  # imported only here: it costs seconds and the other backbones do not need it
+
+        return timm.create_model("legacy_xception", pretrained=False, num_classes=num_classes)
     return getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
 
 
@@ -95,7 +37,7 @@ def skip_initialisation():
     # Shapes do not depend on the values: leaving the weights uninitialised makes listing
     # VGG's 138M parameters instant.
     for name in ("kaiming_normal_", "kaiming_uniform_", "normal_", "uniform_", "constant_",
-                 "zeros_", "ones_"):
+                 "zeros_", "ones_", "trunc_normal_", "xavier_uniform_", "xavier_normal_"):
         setattr(nn.init, name, lambda tensor, *args, **kwargs: tensor)
 
 
@@ -130,8 +72,17 @@ def save(name, num_classes, size, path):
     x = torch.randn(1, 3, size, size)
     with torch.no_grad():
         y = model(x)
-    torch.save(model.state_dict(), path)  # exactly what users download or save
+    # torch.save's defaults, exactly what users download or save: the zip archive, pickle
+    # protocol 2, storages aligned to 64 bytes (torch >= 2.1).
+    torch.save(model.state_dict(), path)
     torch.save({"input": x, "output": y}, path + ".io")
+
+
+def versions():
+    import timm
+
+    print(f"torch {torch.__version__} torchvision {torchvision.__version__} "
+          f"timm {timm.__version__}")
 
 
 if __name__ == "__main__":
@@ -139,5 +90,7 @@ if __name__ == "__main__":
         print_shapes(sys.argv[2:])
     elif sys.argv[1] == "save":
         save(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "versions":
+        versions()
     else:
         sys.exit(f"unknown command {sys.argv[1]}")

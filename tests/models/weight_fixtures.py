@@ -1,10 +1,13 @@
 """Fixtures for tests/models/WeightFileTest.cpp, written by PyTorch itself.
 
-Run by the test with Debian's interpreter (/usr/bin/python3, torch 1.13): weight_fixtures.py OUT.
-Writes weight files the way people get them (torch.save of a state dict, checkpoints around
-one, hand-made safetensors) and, for every file, the expected tensors as raw little-endian
-bytes plus expected.json: {file: [{"key", "dtype", "shape", "raw"}, ...] in file order}.
-Nothing is downloaded. expected.json is written last: its presence means the set is complete.
+Run by the test with the pinned environment's interpreter (.venv/bin/python, torch 2.11.0 from
+scripts/python.lock; or $FERLAB_PYTHON): weight_fixtures.py OUT. Writes weight files the way
+people get them (torch.save of a state dict with torch 2.x's defaults: zip archive, pickle
+protocol 2, 64-byte aligned storages, .format_version, .storage_alignment, byteorder and
+.data/serialization_id records; checkpoints around one; hand-made safetensors) and, for every
+file, the expected tensors as raw little-endian bytes plus expected.json: {file: [{"key",
+"dtype", "shape", "raw"}, ...] in file order}. Nothing is downloaded. expected.json is written
+last: its presence means the set is complete.
 """
 
 import argparse

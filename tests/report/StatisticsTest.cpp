@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -53,6 +54,17 @@ TEST(StatisticsTest, AccuracyAndMacroF1MatchTheReference) {
   EXPECT_DOUBLE_EQ(accuracy(kLabels, kPredA), ref::kAccuracyA);
   EXPECT_DOUBLE_EQ(accuracy(kLabels, kPredB), ref::kAccuracyB);
   EXPECT_NEAR(macroF1(kLabels, kPredA, ref::kClasses), ref::kMacroF1A, 1e-12);
+}
+
+TEST(StatisticsTest, AccuracyAndMacroF1MatchScikitLearnWithAbsentClasses) {
+  // Class 3 only predicted, class 5 never predicted, classes 4 and 6 in neither:
+  // sklearn f1_score(average="macro", zero_division=0) averages over {0, 1, 2, 3, 5}.
+  const Labels labels(std::begin(ref::kSparseLabels), std::end(ref::kSparseLabels));
+  const Labels predicted(std::begin(ref::kSparsePredicted), std::end(ref::kSparsePredicted));
+  EXPECT_DOUBLE_EQ(accuracy(labels, predicted), ref::kReportSparse.accuracy);
+  EXPECT_NEAR(macroF1(labels, predicted, ref::kClasses), ref::kReportSparse.macro_f1, 1e-12);
+  EXPECT_DOUBLE_EQ(accuracy(kLabels, kPredA), ref::kReportA.accuracy);
+  EXPECT_NEAR(macroF1(kLabels, kPredA, ref::kClasses), ref::kReportA.macro_f1, 1e-12);
 }
 
 TEST(StatisticsTest, MacroF1SkipsClassesAbsentFromLabelsAndPredictions) {

@@ -408,8 +408,8 @@ TEST_F(SqliteStoreTest, RecordsAlignmentOutcomesAndEpochClassCounts) {
   EXPECT_TRUE(epochs[1].class_counts.empty());
 }
 
-// A store written by schema version 1 (no phases table, no pretrained column) is migrated to
-// version 2 on open, keeping its runs and history.
+// A store written by schema version 1 (no phases table, no pretrained, alignment or precision
+// columns) is migrated to the current version on open, keeping its runs and history.
 TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   const RunRecord run = makeRun("v1run", "exp", 0);
   {
@@ -424,7 +424,8 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
                          "ALTER TABLE runs DROP COLUMN align_aligned; "
                          "ALTER TABLE runs DROP COLUMN align_face_only; "
                          "ALTER TABLE runs DROP COLUMN align_none; "
-                         "ALTER TABLE epochs DROP COLUMN class_counts; PRAGMA user_version = 1",
+                         "ALTER TABLE epochs DROP COLUMN class_counts; "
+                         "ALTER TABLE runs DROP COLUMN precision; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -433,6 +434,7 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.epochs(run.id).size(), 1u);
   EXPECT_EQ(store.findRun(run.id)->pretrained, -1);
+  EXPECT_EQ(store.findRun(run.id)->precision, "");  // unknown for runs recorded before v4
   store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
   EXPECT_EQ(store.phases(run.id).size(), 1u);
 }

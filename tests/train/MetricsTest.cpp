@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <stdexcept>
+
+#include "tests/report/StatisticsReference.h"
 
 namespace ferlab::train {
 namespace {
@@ -46,6 +49,46 @@ TEST(Metrics, PerfectPredictionsScoreOne) {
 TEST(Metrics, RejectsMismatchedOrOutOfRangeInput) {
   EXPECT_THROW(computeMetrics({0, 1}, {0}, 2), std::invalid_argument);
   EXPECT_THROW(computeMetrics({0, 2}, {0, 1}, 2), std::invalid_argument);
+}
+
+namespace ref = report::reference;
+
+// computeMetrics against scikit-learn's classification report (accuracy_score, confusion_matrix,
+// precision_recall_fscore_support(zero_division=0), f1_score(average="macro")), generated into
+// tests/report/StatisticsReference.h by tests/report/statistics_reference.py.
+void expectReport(const std::vector<std::int64_t>& labels,
+                  const std::vector<std::int64_t>& predicted, const ref::ClassReport& expected) {
+  const auto m = computeMetrics(labels, predicted, ref::kClasses);
+  EXPECT_DOUBLE_EQ(m.accuracy, expected.accuracy);
+  EXPECT_NEAR(m.macro_f1, expected.macro_f1, 1e-12);
+  for (int c = 0; c < ref::kClasses; ++c) {
+    SCOPED_TRACE(c);
+    EXPECT_NEAR(m.precision[c], expected.precision[c], 1e-12);
+    EXPECT_NEAR(m.recall[c], expected.recall[c], 1e-12);
+    EXPECT_NEAR(m.f1[c], expected.f1[c], 1e-12);
+    EXPECT_EQ(m.support[c], expected.support[c]);
+    for (int p = 0; p < ref::kClasses; ++p) {
+      EXPECT_EQ(m.confusion[c * ref::kClasses + p], expected.confusion[c][p]) << "column " << p;
+    }
+  }
+}
+
+TEST(Metrics, MatchScikitLearnsClassificationReport) {
+  // The synthetic run A of tests/report/StatisticsTest.cpp (same formulas as the script).
+  std::vector<std::int64_t> labels(ref::kSamples), predicted(ref::kSamples);
+  for (int i = 0; i < ref::kSamples; ++i) {
+    labels[i] = (i * 3) % ref::kClasses;
+    predicted[i] = (i * 37 + 11) % 100 < 62 ? labels[i] : (labels[i] + 1 + i % 3) % ref::kClasses;
+  }
+  expectReport(labels, predicted, ref::kReportA);
+}
+
+TEST(Metrics, MatchScikitLearnWithAbsentAndNeverPredictedClasses) {
+  // Class 3 only predicted, class 5 never predicted (precision 0 by zero_division=0), classes 4
+  // and 6 in neither (all zero, left out of the macro average).
+  expectReport({std::begin(ref::kSparseLabels), std::end(ref::kSparseLabels)},
+               {std::begin(ref::kSparsePredicted), std::end(ref::kSparsePredicted)},
+               ref::kReportSparse);
 }
 
 }  // namespace
