@@ -29,6 +29,7 @@
 #include "framework/models/backbones/ResNet.h"
 #include "framework/models/backbones/Vgg.h"
 #include "framework/models/backbones/Xception.h"
+#include "tests/ReferencePython.h"
 
 namespace ferlab::models {
 namespace {
@@ -38,23 +39,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kBackbones = {"vgg16",    "vgg16_bn", "vgg19",        "vgg19_bn",
                                              "resnet18", "resnet50", "mobilenet_v2", "xception"};
 
-// The reference interpreter: $FERLAB_PYTHON when set and not empty, else the project's pinned
-// environment, <source>/.venv/bin/python (torch, torchvision and timm from scripts/python.lock).
-// A missing one is a test failure, not a skip: the references are part of the suite.
-std::string referencePython() {
-  const char* configured = std::getenv("FERLAB_PYTHON");
-  const bool from_env = configured != nullptr && *configured != '\0';
-  const std::string python =
-      from_env ? configured : std::string(FERLAB_SOURCE_DIR) + "/.venv/bin/python";
-  if (::access(python.c_str(), X_OK) != 0) {
-    throw std::runtime_error(
-        (from_env ? "FERLAB_PYTHON=" : "") + python +
-        " does not exist or is not executable: run scripts/setup.sh (it installs "
-        "scripts/python.lock into .venv/), or set FERLAB_PYTHON to an interpreter with those "
-        "packages");
-  }
-  return python;
-}
+using e2e::referencePython;
 
 std::string referenceCommand(const std::string& arguments) {
   return "'" + referencePython() + "' '" + FERLAB_SOURCE_DIR +

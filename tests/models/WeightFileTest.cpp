@@ -24,6 +24,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "framework/core/Errors.h"
+#include "tests/ReferencePython.h"
 
 namespace ferlab::models {
 namespace {
@@ -31,22 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace nn = torch::nn;
 
-// The pinned environment's interpreter (torch from scripts/python.lock): $FERLAB_PYTHON when
-// set and not empty, else <source>/.venv/bin/python. The `python3` on PATH may have no torch.
-// A missing one fails the tests that need fixtures (not a skip).
-std::string referencePython() {
-  const char* configured = std::getenv("FERLAB_PYTHON");
-  const bool from_env = configured != nullptr && *configured != '\0';
-  const std::string python =
-      from_env ? configured : std::string(FERLAB_SOURCE_DIR) + "/.venv/bin/python";
-  if (::access(python.c_str(), X_OK) != 0) {
-    throw std::runtime_error(
-        (from_env ? "FERLAB_PYTHON=" : "") + python +
-        " does not exist or is not executable: run scripts/setup.sh (it installs "
-        "scripts/python.lock into .venv/), or set FERLAB_PYTHON to an interpreter with torch");
-  }
-  return python;
-}
+using e2e::referencePython;
 
 std::string fileBytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
