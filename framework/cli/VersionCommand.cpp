@@ -42,7 +42,9 @@ std::string cudaBuildLine() {
   }
 }
 
-const char* yesNo(bool value) { return value ? "yes" : "no"; }
+const char* yesNo(bool value) {
+  return value ? "yes" : "no";
+}
 
 }  // namespace
 

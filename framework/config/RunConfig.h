@@ -154,10 +154,10 @@ struct TrainConfig {
   double label_smoothing = 0.0;          ///< [0, 1)
   double grad_clip = 0.0;                ///< max global L2 norm of gradients; 0 = off
   std::int64_t seed = 0;
-  std::string device = "auto";  ///< "auto" | "cpu" | "cuda" | "cuda:N"
-  int threads = 0;              ///< CPU intra-op threads; 0 = every hardware thread
+  std::string device = "auto";            ///< "auto" | "cpu" | "cuda" | "cuda:N"
+  int threads = 0;                        ///< CPU intra-op threads; 0 = every hardware thread
   Precision precision = Precision::Fp32;  ///< autocast dtype of the forward pass
-  bool channels_last = false;  ///< NHWC memory layout for 4-D weights and inputs
+  bool channels_last = false;             ///< NHWC memory layout for 4-D weights and inputs
   /// Freeze / fine-tune schedule (`[[train.phases]]`); empty = one phase "train" of
   /// `epochs` epochs training every parameter. When given, `epochs` is their sum.
   std::vector<PhaseConfig> phases;

@@ -1116,9 +1116,8 @@ std::string renderProvenance(const Context& context, const Json& versions) {
     html += "<tr>" + textCell(r.id) + textCell(run.label, r.error) + textCell(r.config_hash) +
             textCell(r.git_commit) + textCell(r.ferlab_version) + textCell(r.torch_version) +
             textCell(r.opencv_version) + textCell(r.device) + textCell(r.precision) +
-            textCell(r.dataset_key) +
-            textCell(alignmentText(r.alignment)) + textCell(pretrained) + textCell(r.started_at) +
-            textCell(r.ended_at) + "</tr>\n";
+            textCell(r.dataset_key) + textCell(alignmentText(r.alignment)) + textCell(pretrained) +
+            textCell(r.started_at) + textCell(r.ended_at) + "</tr>\n";
   }
   return html + "</tbody>\n</table></div>\n</section>\n";
 }

@@ -37,7 +37,8 @@ bool GradScaler::unscale(torch::optim::Optimizer& optimizer) {
   if (!gradients.empty())
     at::_amp_foreach_non_finite_check_and_unscale_(gradients, found_inf_, inverse_scale);
   unscaled_ = true;
-  return found_inf_.item<float>() == 0.0f;
+  finite_ = found_inf_.item<float>() == 0.0f;  // the one synchronisation of the step
+  return finite_;
 }
 
 bool GradScaler::step(torch::optim::Optimizer& optimizer) {
@@ -47,14 +48,16 @@ bool GradScaler::step(torch::optim::Optimizer& optimizer) {
   }
   if (!unscaled_) unscale(optimizer);
   unscaled_ = false;
-  const bool finite = found_inf_.item<float>() == 0.0f;
+  const bool finite = finite_;
   if (finite) optimizer.step();
   at::_amp_update_scale_(scale_, growth_tracker_, found_inf_, options_.growth_factor,
                          options_.backoff_factor, options_.growth_interval);
   return finite;
 }
 
-double GradScaler::scaleValue() const { return scale_.item<double>(); }
+double GradScaler::scaleValue() const {
+  return scale_.item<double>();
+}
 
 void GradScaler::save(torch::serialize::OutputArchive& archive) const {
   if (!enabled_) return;

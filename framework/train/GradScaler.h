@@ -56,6 +56,7 @@ class GradScaler {
   torch::Tensor growth_tracker_;  // int32 [1]: consecutive finite steps
   torch::Tensor found_inf_;       // float32 [1]: set by unscale()
   bool unscaled_ = false;
+  bool finite_ = true;  // what the last unscale() found
 };
 
 }  // namespace ferlab::train

@@ -36,9 +36,12 @@ PrecisionChoice choosePrecision(config::Precision requested, const c10::Device& 
 
 c10::ScalarType autocastDtype(config::Precision precision) {
   switch (precision) {
-    case config::Precision::Bf16: return c10::ScalarType::BFloat16;
-    case config::Precision::Fp16: return c10::ScalarType::Half;
-    case config::Precision::Fp32: break;
+    case config::Precision::Bf16:
+      return c10::ScalarType::BFloat16;
+    case config::Precision::Fp16:
+      return c10::ScalarType::Half;
+    case config::Precision::Fp32:
+      break;
   }
   return c10::ScalarType::Float;
 }
@@ -69,7 +72,8 @@ void toChannelsLast(torch::nn::Module& module) {
       parameter.set_data(parameter.data().contiguous(torch::MemoryFormat::ChannelsLast));
   }
   for (auto& buffer : module.buffers()) {
-    if (buffer.dim() == 4) buffer.set_data(buffer.data().contiguous(torch::MemoryFormat::ChannelsLast));
+    if (buffer.dim() == 4)
+      buffer.set_data(buffer.data().contiguous(torch::MemoryFormat::ChannelsLast));
   }
 }
 

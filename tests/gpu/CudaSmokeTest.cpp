@@ -23,8 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using config::Precision;
 
-#define SKIP_WITHOUT_CUDA()                                                                  \
-  if (!torch::cuda::is_available())                                                          \
+#define SKIP_WITHOUT_CUDA()                                                                 \
+  if (!torch::cuda::is_available())                                                         \
   GTEST_SKIP() << "no CUDA device on this machine (torch::cuda::is_available() is false): " \
                   "the gpu-labelled tests need one"
 

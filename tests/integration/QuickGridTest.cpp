@@ -201,8 +201,8 @@ seed = 2
 }
 
 // Transfer learning end to end: a torchvision ResNet-18 weight file (randomly initialised by
-// the pinned torchvision in .venv, nothing downloaded), a new head, and a freeze-then-fine-tune schedule
-// whose two phases land in the store, in `ferlab show` and in the report; and the same
+// the pinned torchvision in .venv, nothing downloaded), a new head, and a freeze-then-fine-tune
+// schedule whose two phases land in the store, in `ferlab show` and in the report; and the same
 // backbone without weights, which must say loudly that it is not pretrained.
 TEST_F(QuickGridTest, FreezeThenFineTuneRecordsBothPhases) {
   const auto weights = root_ / "resnet18.pth";

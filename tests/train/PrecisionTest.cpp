@@ -159,8 +159,7 @@ TEST(GradScaler, GrowsAfterTheGrowthIntervalAndRoundTripsThroughAnArchive) {
 class Bf16TrainingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("ferlab_precision_" + std::to_string(::getpid()));
+    root_ = fs::temp_directory_path() / ("ferlab_precision_" + std::to_string(::getpid()));
     fs::remove_all(root_);
   }
   void TearDown() override { fs::remove_all(root_); }
