@@ -20,6 +20,7 @@
 #include "framework/core/Errors.h"
 #include "framework/core/Log.h"
 #include "framework/data/DatasetCache.h"
+#include "framework/data/SealedTestSplit.h"
 #include "framework/train/Augment.h"
 #include "framework/train/DeviceDataset.h"
 
@@ -128,7 +129,8 @@ int augmentPreviewCommand(const std::vector<std::string>& args) {
                                  experiment.runs.size()));
   }
   const auto& config = experiment.runs[static_cast<std::size_t>(run_index)].config;
-  const auto dataset = data::loadDataset(config.data);
+  // Augmentation previews show training images: PrivateTest stays sealed.
+  const data::Dataset dataset = data::sealTestSplit(data::loadDataset(config.data)).selection;
   const train::DeviceDataset data(dataset, torch::kCPU);
 
   torch::manual_seed(static_cast<std::uint64_t>(seed >= 0 ? seed : config.train.seed));

@@ -23,12 +23,13 @@
 #include "framework/core/Errors.h"
 #include "framework/core/Log.h"
 #include "framework/data/DatasetCache.h"
+#include "framework/data/SealedTestSplit.h"
 #include "framework/data/FaceAligner.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
 #include "framework/train/Augment.h"
 #include "framework/train/DeviceDataset.h"
-#include "framework/train/Experiment.h"
+#include "framework/train/GridRunner.h"
 #include "framework/train/Trainer.h"
 
 namespace ferlab::cli {
@@ -110,8 +111,8 @@ class Predictor {
     }
     log::info("{} not found: measuring the input normalisation on the run's training data",
               path.string());
-    const data::Dataset dataset = data::loadDataset(config_.data);
-    const train::DeviceDataset device_data(dataset, torch::kCPU);
+    const train::DeviceDataset device_data(
+        data::sealTestSplit(data::loadDataset(config_.data)).selection, torch::kCPU);
     return {device_data.mean(), device_data.std()};
   }
 
@@ -165,7 +166,7 @@ ImagePrediction predictImage(const std::string& path, const data::FaceAligner& a
   const data::AlignOptions options = data::alignOptionsFrom(data);
   std::vector<cv::Mat> faces;
   for (const cv::Rect& box : aligner.detectFaces(grey)) {
-    const auto aligned = aligner.alignFace(grey, box, options, data.align == "eyes");
+    const auto aligned = aligner.alignFace(grey, box, options, data.align == config::Align::Eyes);
     faces.push_back(aligned.aligned);
     FacePrediction face;
     face.box = box;

@@ -7,7 +7,7 @@
 #include "framework/cli/CommandLine.h"
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Log.h"
-#include "framework/train/Experiment.h"
+#include "framework/train/GridRunner.h"
 
 namespace ferlab::cli {
 
@@ -24,13 +24,18 @@ int runCommand(const std::vector<std::string>& args) {
       ("db", po::value(&db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("results", po::value(&results_dir)->default_value("results"), "folder for runs/<id>/ checkpoints")
       ("dry-run", "print the resolved runs and exit without training")
-      ("print-defaults", "print the default config (every key) and exit");
+      ("print-defaults", "print the default config (every key) and exit")
+      ("print-reference", "print README's config reference (Markdown) and exit");
   // clang-format on
   po::positional_options_description positional;
   positional.add("config", 1);
   po::variables_map values;
   if (std::find(args.begin(), args.end(), "--print-defaults") != args.end()) {
     std::cout << config::defaultConfigToml();
+    return 0;
+  }
+  if (std::find(args.begin(), args.end(), "--print-reference") != args.end()) {
+    std::cout << config::configReferenceMarkdown();
     return 0;
   }
   if (!parseCommandLine(args, options, positional,
@@ -48,11 +53,11 @@ int runCommand(const std::vector<std::string>& args) {
   }
   log::info("experiment {}: {} run(s) from {}", experiment.name, experiment.runs.size(),
             config_path);
-  train::ExperimentOptions run_options;
+  train::GridRunOptions run_options;
   run_options.db_path = db_path;
   run_options.results_dir = results_dir;
   run_options.device = device;
-  const auto outcome = train::runExperiment(experiment, run_options);
+  const auto outcome = train::runGrid(experiment, run_options);
   log::info("experiment {}: {} finished, {} skipped (already finished), {} failed; store {}",
             experiment.name, outcome.finished, outcome.skipped, outcome.failed, db_path);
   return outcome.failed > 0 ? 1 : 0;

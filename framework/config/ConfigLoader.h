@@ -4,9 +4,10 @@
 //   experiment.toml --parse--> user table --(--set overrides)--> --(grid cell)-->
 //     defaults <- per-model defaults <- user values --validate--> RunConfig
 //
-// Schema: the default table (RunConfig.h's defaults, embedded as TOML) is the schema. A key
-// that is not in it is an error; a value must have the default's type (an integer is
-// accepted where a float is expected); ranges are checked per key. Every error is a
+// Schema: every key is declared once (framework/config/ConfigKeys.cpp) with its RunConfig
+// field, whose type and default are the key's. A key that is not declared is an error; a
+// value must have the key's type (an integer is accepted where a float is expected); ranges
+// and choices are checked per key. Every error is a
 // ConfigError whose message starts with "file:line:column:" (or "--set key:" for overrides),
 // names the key and says what was expected.
 //
@@ -18,9 +19,8 @@
 // product in the order the keys appear in the file (first key varies slowest).
 //
 // Arrays of tables: `[[model.head]]` (hidden layers of a backbone's head) and
-// `[[train.phases]]` (freeze / fine-tune schedule). The default TOML documents each with a
-// commented example entry, and that entry's keys, types and defaults are the schema of every
-// entry; an unknown key inside one is reported as `model.head[1].unitz` (0-based). Entries
+// `[[train.phases]]` (freeze / fine-tune schedule). Their entry keys are declared like the
+// scalar keys; an unknown key inside one is reported as `model.head[1].unitz` (0-based). Entries
 // are filled with defaults (a phase's empty name becomes "phase<N>", 1-based), so the
 // resolved JSON and the hash hold complete arrays. An array in the including file replaces
 // an included one as a whole (`head = []` removes it). Arrays cannot be changed by --set nor
@@ -44,7 +44,9 @@ struct ResolvedRun {
   /// Every key of the resolved config as canonical JSON (sorted keys, no whitespace); the
   /// record of the run. Stable across machines and key order in the source file.
   std::string resolved_json;
-  /// hashHex(resolved_json): 16 hex digits identifying this configuration.
+  /// 16 hex digits identifying this configuration: hashHex of resolved_json without its
+  /// execution keys (executionKeys()), so running a grid on another device, thread count or
+  /// evaluation batch size finds the runs it already finished.
   std::string config_hash;
   /// All keys flattened as ("train.lr", "0.001") pairs, sorted by key; values as JSON
   /// scalars without quotes for strings. Array entries give one pair per key
@@ -58,8 +60,9 @@ struct ResolvedRun {
   int index = 0;  ///< position in the grid, from 0
 };
 
-/// A parsed experiment: its name, where it came from and its runs in grid order.
-struct Experiment {
+/// A parsed experiment file: its name, where it came from and its runs in grid order. (The
+/// runner that trains them is train/GridRunner.h.)
+struct ExperimentGrid {
   std::string name;
   std::string source;                  ///< file path, or the name given to parseExperiment
   std::vector<std::string> grid_keys;  ///< dotted keys the grid varies, in order
@@ -71,14 +74,27 @@ struct Experiment {
 /// string when it does not parse (`--set model.name=vggnet`). Overrides apply before the
 /// grid; overriding a key the grid varies replaces the grid axis with that single value.
 /// Throws ConfigError (unreadable file, TOML syntax, unknown key, wrong type, range).
-Experiment loadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
+ExperimentGrid loadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// As loadExperiment, from TOML text; `source` names it in error messages.
-Experiment parseExperiment(const std::string& toml_text, const std::string& source,
-                           const std::vector<std::string>& overrides = {});
+ExperimentGrid parseExperiment(const std::string& toml_text, const std::string& source,
+                               const std::vector<std::string>& overrides = {});
 
-/// The default configuration as TOML text (for `ferlab run --print-defaults` and docs).
+/// The default configuration as TOML text, every key with its default, allowed values, doc
+/// and source, generated from the schema (`ferlab run --print-defaults`).
 std::string defaultConfigToml();
+
+/// README's config reference: one Markdown table row per key, generated from the schema
+/// (`ferlab run --print-reference`; tests/config/ConfigReferenceTest.cpp keeps README in step).
+std::string configReferenceMarkdown();
+
+/// The canonical JSON of `config` (every key, sorted, no whitespace), as resolved_json holds
+/// it: for a ResolvedRun, resolvedJson(run.config) == run.resolved_json.
+std::string resolvedJson(const RunConfig& config);
+
+/// The keys that say how a run was executed, not what it is (train.device, train.threads,
+/// eval.batch_size, ...): recorded in resolved_json, left out of config_hash.
+std::vector<std::string> executionKeys();
 
 /// The RunConfig of a recorded run from its ResolvedRun::resolved_json (the store's
 /// config_json); keys missing from older records take today's defaults. `source` names the

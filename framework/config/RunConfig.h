@@ -1,50 +1,43 @@
 #pragma once
 // The fully resolved configuration of one training run: every field has a value (defaults
 // filled in), so a run is reproducible from this struct alone. Field names mirror the TOML
-// keys one to one (`[train] lr` is TrainConfig::lr); README.md, "Config reference", documents
-// each key, its default and its range. Loading and validation live in ConfigLoader.h.
+// keys one to one (`[train] lr` is TrainConfig::lr).
+//
+// A field's C++ type and its default initializer here are the key's type and default; every
+// other fact about the key (range or choices, doc line, source, whether it is part of the
+// run's identity) is its one declaration in ConfigSchema.cpp. `ferlab run --print-defaults`
+// and README's config reference are generated from the two. Loading: ConfigLoader.h.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "framework/config/Choices.h"
+
 namespace ferlab::config {
-
-/// `train.precision`: the dtype the forward pass runs in under autocast. Parameters, gradients
-/// and optimiser state stay float32 in every mode (mixed precision, Micikevicius et al.,
-/// "Mixed Precision Training", ICLR 2018).
-enum class Precision {
-  Fp32,  ///< no autocast
-  Bf16,  ///< autocast to bfloat16 (CUDA; CPUs with AVX512-BF16 or AMX-BF16)
-  Fp16,  ///< autocast to float16, with dynamic loss scaling (train/GradScaler.h)
-};
-
-/// "fp32" | "bf16" | "fp16".
-const char* precisionName(Precision precision);
-/// The Precision called `name`; throws ConfigError for any other text.
-Precision parsePrecision(const std::string& name);
 
 /// `[data]`: where the images come from and how they are preprocessed and split.
 struct DataConfig {
   std::string path = "data/fer2013";        ///< folder (image-folder layout) or .csv file
-  std::string format = "auto";              ///< "auto" | "folder" | "csv"
+  DataFormat format = DataFormat::Auto;
   std::string cache_dir = "results/cache";  ///< decoded-dataset cache folder
   int image_size = 48;                      ///< pixels; images of another size are an error
-  /// Stratified, seeded subset for quick trials, applied to every split: a value in (0, 1]
-  /// is a fraction; an integer above 1 is the number of training images (validation and
-  /// test keep the same fraction of theirs). 1.0 = everything.
+  /// Stratified, seeded subset of the training split only: a value in (0, 1] is a fraction,
+  /// an integer above 1 a number of images. 1.0 = everything. PublicTest and PrivateTest stay
+  /// whole, so every reported number compares with published ones.
   double subset = 1.0;
   bool subset_is_count = false;  ///< set by the loader when `subset` was an integer > 1
+  /// Stratified, seeded fraction (0, 1] of the validation and test splits, for smoke tests
+  /// only; below 1 every report marks the run's numbers as not comparable.
+  double eval_subset = 1.0;
   /// Used only where the layout carries no official split (no Training_/PublicTest_/
   /// PrivateTest_ prefixes, no Usage column): fractions carved from the data, seeded and
   /// stratified by class.
   double val_fraction = 0.1;
   double test_fraction = 0.1;
   std::int64_t split_seed = 1234;
-  /// Face alignment before training (cached with the dataset): "none" | "eyes" (OpenCV Haar
-  /// cascades for the face and both eyes; rotate so the eyes are level, crop the face box
-  /// with `align_margin`, resize to image_size). See data/FaceAligner.h.
-  std::string align = "none";
+  Align align = Align::None;  ///< face alignment before training, cached (data/FaceAligner.h)
   double align_margin = 0.2;  ///< margin around the face box, fraction of its side, [0, 1]
   int align_upsample = 4;     ///< upsampling factor before detection for small crops, >= 1
   std::string cascade_dir;    ///< cascade XML folder; "" = OpenCV's packaged haarcascades
@@ -54,7 +47,7 @@ struct DataConfig {
 /// linear(units) -> batch-norm -> activation -> Gaussian noise -> dropout.
 struct HeadLayerConfig {
   int units = 128;
-  std::string activation = "relu";  ///< "relu" | "elu" | "gelu" | "none"
+  Activation activation = Activation::Relu;
   bool batch_norm = false;
   double gaussian_noise = 0.0;  ///< std of additive noise in training (Keras GaussianNoise)
   double dropout = 0.0;         ///< probability in [0, 1)
@@ -63,9 +56,7 @@ struct HeadLayerConfig {
 /// `[model]`: which network and its options. Per-model defaults (see ConfigLoader) fill
 /// batch_norm and the dropout rates when the config does not set them.
 struct ModelConfig {
-  /// From scratch: "simple_cnn" | "vggnet" | "elu_cnn". ImageNet backbones: "vgg16" |
-  /// "vgg16_bn" | "vgg19" | "vgg19_bn" | "resnet18" | "resnet50" | "mobilenet_v2" | "xception".
-  std::string name = "simple_cnn";
+  ModelName name = ModelName::SimpleCnn;
   int num_classes = 7;
   bool batch_norm = false;
   double conv_dropout = 0.25;  ///< dropout after conv blocks, probability in [0, 1)
@@ -74,7 +65,7 @@ struct ModelConfig {
   std::string weights;          ///< .pth / .safetensors file; "" = random initialisation
   bool strict_weights = false;  ///< true: every backbone key must match the file
   int input_size = 0;           ///< resize on the device to this many pixels; 0 = image_size
-  std::string input_channels = "replicate";  ///< "replicate" | "sum_conv1"
+  InputChannels input_channels = InputChannels::Replicate;
   /// Hidden layers after global average pooling, before the classifier (`[[model.head]]`).
   std::vector<HeadLayerConfig> head;
 };
@@ -111,12 +102,7 @@ struct AugmentConfig {
 
 /// `[balance]`: handling of FER2013's class imbalance (training split only).
 struct BalanceConfig {
-  /// "none" | "oversample" (random oversampling with replacement to the largest class,
-  /// imbalanced-learn's RandomOverSampler) | "undersample" (random undersampling to the
-  /// smallest class) | "class_weights" (inverse-frequency loss weights n / (k * n_c),
-  /// scikit-learn's "balanced") | "weighted_sampler" (each draw picks a class uniformly) |
-  /// "focal" (focal loss, Lin et al. 2017).
-  std::string method = "none";
+  BalanceMethod method = BalanceMethod::None;
   double focal_gamma = 2.0;  ///< focal loss focusing parameter, >= 0
 };
 
@@ -128,7 +114,7 @@ struct PhaseConfig {
   /// "features.24"), "layer3+" meaning that block and every later one. The head always
   /// trains unless the list is exactly ["none"].
   std::vector<std::string> trainable = {"all"};
-  std::string optimizer;         ///< "" = train.optimizer
+  std::optional<Optimizer> optimizer;  ///< none = train.optimizer
   double lr = 0.0;               ///< 0 = train.lr x lr_mult
   double lr_mult = 1.0;          ///< multiplies train.lr when lr is 0
   double layer_decay = 1.0;      ///< layer-wise lr decay per block below the top, (0, 1]
@@ -139,17 +125,17 @@ struct PhaseConfig {
 struct TrainConfig {
   int epochs = 30;
   int batch_size = 64;
-  std::string optimizer = "adam";  ///< "sgd" | "adam" | "adamw"
+  Optimizer optimizer = Optimizer::Adam;
   double lr = 1e-3;
   double momentum = 0.9;  ///< SGD only
   bool nesterov = false;  ///< SGD only
   double weight_decay = 0.0;
-  std::string schedule = "none";         ///< "none" | "step" | "cosine" | "plateau"
+  Schedule schedule = Schedule::None;
   int step_size = 10;                    ///< epochs between decays ("step")
   double gamma = 0.1;                    ///< decay factor ("step") / reduction factor ("plateau")
   int plateau_patience = 5;              ///< epochs without improvement before a reduction
   double min_lr = 0.0;                   ///< floor for "cosine" and "plateau"
-  std::string monitor = "val_accuracy";  ///< "val_accuracy" | "val_macro_f1" | "val_loss"
+  Monitor monitor = Monitor::ValAccuracy;
   int early_stopping = 0;                ///< patience in epochs; 0 = off
   double label_smoothing = 0.0;          ///< [0, 1)
   double grad_clip = 0.0;                ///< max global L2 norm of gradients; 0 = off
@@ -166,10 +152,7 @@ struct TrainConfig {
 /// `[eval]`: evaluation on PublicTest (validation) and PrivateTest (test).
 struct EvalConfig {
   int batch_size = 512;
-  /// "none" | "hflip" (average of the image and its mirror) | "ten_crop" (average over the
-  /// four corner and the centre crops of `crop_size` and their mirrors, each resized back to
-  /// the model input; the protocol of Khaireddin & Chen 2021 and earlier VGG-style FER2013 work)
-  std::string tta = "none";
+  Tta tta = Tta::None;
   int crop_size = 40;  ///< ten_crop crop side in pixels, [8, data.image_size]
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // Where a result came from: the project's git commit and wall-clock timestamps. Library
 // versions of LibTorch and OpenCV live with the modules that link them
-// (train/Experiment.h, data/Fer2013Reader.h).
+// (train/GridRunner.h, data/Fer2013Reader.h).
 
 #include <string>
 

@@ -232,8 +232,9 @@ std::string lowerExtension(const fs::path& path) {
   return extension;
 }
 
-/// "folder" or "csv", from data.format or, for "auto", from what data.path is.
-std::string resolveFormat(const config::DataConfig& config) {
+/// Folder or Csv: data.format, or for Auto what data.path is.
+config::DataFormat resolveFormat(const config::DataConfig& config) {
+  using config::DataFormat;
   const fs::path path(config.path);
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
@@ -242,23 +243,22 @@ std::string resolveFormat(const config::DataConfig& config) {
   }
   const bool isFolder = fs::is_directory(status);
   const bool isFile = fs::is_regular_file(status);
-  if (config.format == "auto") {
-    if (isFile && lowerExtension(path) == ".csv") return "csv";
-    if (isFolder) return "folder";
-    throw DataError(fmt::format(
-        "{}: neither a folder nor a .csv file (data.path; set data.format to read it anyway)",
-        config.path));
+  switch (config.format) {
+    case DataFormat::Auto:
+      if (isFile && lowerExtension(path) == ".csv") return DataFormat::Csv;
+      if (isFolder) return DataFormat::Folder;
+      throw DataError(fmt::format(
+          "{}: neither a folder nor a .csv file (data.path; set data.format to read it anyway)",
+          config.path));
+    case DataFormat::Folder:
+      if (!isFolder)
+        throw DataError(fmt::format("{}: not a folder (data.format = folder)", config.path));
+      return DataFormat::Folder;
+    case DataFormat::Csv:
+      if (!isFile) throw DataError(fmt::format("{}: not a file (data.format = csv)", config.path));
+      return DataFormat::Csv;
   }
-  if (config.format == "folder") {
-    if (!isFolder)
-      throw DataError(fmt::format("{}: not a folder (data.format = folder)", config.path));
-    return "folder";
-  }
-  if (config.format == "csv") {
-    if (!isFile) throw DataError(fmt::format("{}: not a file (data.format = csv)", config.path));
-    return "csv";
-  }
-  throw DataError(fmt::format("data.format = '{}': expected auto, folder or csv", config.format));
+  throw std::logic_error("resolveFormat: unhandled data.format");
 }
 
 void hashBlob(core::Hasher& hasher, std::string_view blob) {
@@ -270,13 +270,14 @@ void hashBlob(core::Hasher& hasher, std::string_view blob) {
 // Everything besides the source bytes that changes the decoded dataset. The split settings
 // count only when a split is carved: with official splits they change nothing, and keying
 // on them would make every split_seed in a grid decode FER2013 again.
-std::string settingsOf(const std::string& reader, const SplitCoverage& coverage,
+std::string settingsOf(config::DataFormat reader, const SplitCoverage& coverage,
                        const config::DataConfig& config) {
-  std::string settings = fmt::format("ferlab-dataset-cache v{} reader={} image_size={}",
-                                     kFormatVersion, reader, config.image_size);
+  std::string settings =
+      fmt::format("ferlab-dataset-cache v{} reader={} image_size={}", kFormatVersion,
+                  config::choiceName(reader), config.image_size);
   // JPEG decoders may round differently across versions; OpenCV's version is the part of
   // that we can see.
-  if (reader == "folder") settings += fmt::format(" decoder=opencv-{}", opencvVersion());
+  if (reader == config::DataFormat::Folder) settings += fmt::format(" decoder=opencv-{}", opencvVersion());
   if (!coverage.has_val) settings += fmt::format(" val_fraction={}", config.val_fraction);
   if (!coverage.has_test) settings += fmt::format(" test_fraction={}", config.test_fraction);
   if (!coverage.has_val || !coverage.has_test) {
@@ -284,11 +285,11 @@ std::string settingsOf(const std::string& reader, const SplitCoverage& coverage,
   }
   // Only when on: data.align = "none" keeps the keys (and cache files) it always had. The
   // cascades are keyed by content and the method by kAlignMethodVersion.
-  if (config.align != "none") {
+  if (config.align != config::Align::None) {
     settings += fmt::format(
         " align={} align_method={} align_margin={} align_upsample={} "
         "cascades=[{}]",
-        config.align, kAlignMethodVersion, config.align_margin, config.align_upsample,
+        config::choiceName(config.align), kAlignMethodVersion, config.align_margin, config.align_upsample,
         cascadeFingerprint(config.cascade_dir));
   }
   return settings;
@@ -296,7 +297,7 @@ std::string settingsOf(const std::string& reader, const SplitCoverage& coverage,
 
 // A source read from disk but not decoded: exactly one of the two is set.
 struct RawSource {
-  std::string reader;
+  config::DataFormat reader = config::DataFormat::Folder;  ///< Folder or Csv
   std::optional<RawImageFolder> folder;
   std::optional<RawChallengeCsv> csv;
 
@@ -306,7 +307,7 @@ struct RawSource {
 RawSource scanSource(const config::DataConfig& config) {
   RawSource source;
   source.reader = resolveFormat(config);
-  if (source.reader == "folder") {
+  if (source.reader == config::DataFormat::Folder) {
     source.folder = scanImageFolder(config.path);
   } else {
     source.csv = scanChallengeCsv(config.path);
@@ -337,7 +338,7 @@ Dataset decodeSource(const RawSource& source, const config::DataConfig& config) 
                                   : decodeChallengeCsv(*source.csv, config.image_size);
   carveMissingSplits(dataset, source.coverage(), config.val_fraction, config.test_fraction,
                      config.split_seed);
-  if (config.align == "eyes") {
+  if (config.align == config::Align::Eyes) {
     const AlignmentCounts counts = alignDataset(dataset, config);
     log::info("face alignment: {} aligned, {} face only, {} no face of {} images", counts.aligned,
               counts.face_only, counts.none, dataset.size());
@@ -463,10 +464,16 @@ Dataset loadDataset(const config::DataConfig& config, LoadInfo* info) {
             fromCache ? "from cache" : "decoded from", fromCache ? cachePath : config.path,
             stopwatch.seconds());
   // After the cache, so every subset of one source shares one cache entry.
-  if (config.subset != 1.0 || config.subset_is_count) {
-    dataset = applySubset(*dataset, config.subset, config.subset_is_count, config.split_seed);
-    log::info("dataset: subset {} keeps {} images ({})", config.subset, dataset->size(),
-              splitSizes(*dataset));
+  if (config.subset != 1.0 || config.subset_is_count || config.eval_subset != 1.0) {
+    dataset = applySubset(*dataset, config.subset, config.subset_is_count, config.eval_subset,
+                          config.split_seed);
+    log::info("dataset: data.subset {} / data.eval_subset {} keep {} images ({})", config.subset,
+              config.eval_subset, dataset->size(), splitSizes(*dataset));
+    if (config.eval_subset != 1.0) {
+      log::warn("data.eval_subset = {}: PublicTest and PrivateTest are thinned; the numbers are "
+                "for smoke tests and do not compare with published ones",
+                config.eval_subset);
+    }
   }
   if (info != nullptr) {
     info->from_cache = fromCache;

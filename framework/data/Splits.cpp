@@ -125,7 +125,8 @@ std::vector<std::size_t> stratifiedSample(const std::vector<std::size_t>& indice
   return chosen;
 }
 
-Dataset applySubset(const Dataset& dataset, double subset, bool is_count, std::int64_t seed) {
+Dataset applySubset(const Dataset& dataset, double subset, bool is_count, double eval_subset,
+                    std::int64_t seed) {
   const std::size_t pixelsPerImage =
       static_cast<std::size_t>(dataset.image_size) * static_cast<std::size_t>(dataset.image_size);
   if (dataset.pixels.size() != dataset.size() * pixelsPerImage ||
@@ -134,11 +135,15 @@ Dataset applySubset(const Dataset& dataset, double subset, bool is_count, std::i
                                 dataset.key, dataset.size(), dataset.splits.size(),
                                 dataset.pixels.size()));
   }
-  const double fraction = subsetFraction(dataset, subset, is_count);
-  if (fraction == 1.0) return dataset;
+  const double train_fraction = subsetFraction(dataset, subset, is_count);
+  if (!(eval_subset > 0.0 && eval_subset <= 1.0)) {
+    throw DataError(fmt::format("data.eval_subset = {}: a fraction must be in (0, 1]", eval_subset));
+  }
+  if (train_fraction == 1.0 && eval_subset == 1.0) return dataset;
 
   std::vector<std::size_t> chosen;
   for (Split split : {Split::Train, Split::Val, Split::Test}) {
+    const double fraction = split == Split::Train ? train_fraction : eval_subset;
     const std::vector<std::size_t> part =
         stratifiedSample(dataset.indicesOf(split), dataset.labels, fraction, seed);
     chosen.insert(chosen.end(), part.begin(), part.end());
@@ -162,7 +167,11 @@ Dataset applySubset(const Dataset& dataset, double subset, bool is_count, std::i
     result.splits.push_back(dataset.splits[source]);
     if (hasIds) result.sample_ids.push_back(dataset.sample_ids[source]);
   }
-  if (!dataset.key.empty()) result.key = fmt::format("{}+subset{}s{}", dataset.key, subset, seed);
+  if (!dataset.key.empty()) {
+    result.key = dataset.key;
+    if (train_fraction != 1.0) result.key += fmt::format("+train{}s{}", subset, seed);
+    if (eval_subset != 1.0) result.key += fmt::format("+eval{}s{}", eval_subset, seed);
+  }
   result.alignment = dataset.alignment;  // counts of the source the subset was drawn from
   return result;
 }

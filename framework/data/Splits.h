@@ -23,10 +23,15 @@ std::vector<std::size_t> stratifiedSample(const std::vector<std::size_t>& indice
                                           const std::vector<std::int64_t>& labels, double fraction,
                                           std::int64_t seed);
 
-/// `data.subset`: keeps a stratified, seeded part of every split. `subset` in (0, 1] is a
-/// fraction; with `is_count` it is the number of training images and every split keeps
-/// the same fraction (count / training size). Returns a new dataset (same key + subset
-/// suffix). Throws DataError when the count exceeds the training split.
-Dataset applySubset(const Dataset& dataset, double subset, bool is_count, std::int64_t seed);
+/// `data.subset` and `data.eval_subset`: keeps a stratified, seeded part of the training split
+/// (`subset` in (0, 1] is a fraction; with `is_count` it is a number of training images) and
+/// an `eval_subset` fraction of the validation and test splits. PublicTest and PrivateTest
+/// stay whole unless eval_subset < 1, which is for smoke tests only: numbers on a thinned test
+/// split do not compare with published ones. Returns a new dataset whose key carries
+/// "+train<subset>s<seed>" and/or "+eval<fraction>s<seed>", or `dataset` itself when nothing
+/// is thinned. Throws DataError when the count exceeds the training split or a fraction is
+/// outside (0, 1].
+Dataset applySubset(const Dataset& dataset, double subset, bool is_count, double eval_subset,
+                    std::int64_t seed);
 
 }  // namespace ferlab::data

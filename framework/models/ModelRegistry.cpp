@@ -1,6 +1,7 @@
 #include "framework/models/ModelRegistry.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -32,28 +33,41 @@ Options commonOptions(const config::ModelConfig& config, int image_size) {
 }
 
 // The backbone without its ImageNet classifier (include_top = false).
-std::shared_ptr<BackboneImpl> makeBackbone(const std::string& name) {
-  if (name.rfind("vgg1", 0) == 0) {
-    VggOptions options;
-    options.depth = name.rfind("vgg19", 0) == 0 ? 19 : 16;
-    options.batch_norm = name.size() > 3 && name.compare(name.size() - 3, 3, "_bn") == 0;
-    options.include_top = false;
-    return Vgg(options).ptr();
+std::shared_ptr<BackboneImpl> makeBackbone(config::ModelName name) {
+  using config::ModelName;
+  VggOptions vgg;
+  vgg.include_top = false;
+  ResNetOptions resnet;
+  resnet.include_top = false;
+  switch (name) {
+    case ModelName::Vgg16:
+    case ModelName::Vgg16Bn:
+    case ModelName::Vgg19:
+    case ModelName::Vgg19Bn:
+      vgg.depth = name == ModelName::Vgg16 || name == ModelName::Vgg16Bn ? 16 : 19;
+      vgg.batch_norm = name == ModelName::Vgg16Bn || name == ModelName::Vgg19Bn;
+      return Vgg(vgg).ptr();
+    case ModelName::ResNet18:
+    case ModelName::ResNet50:
+      resnet.depth = name == ModelName::ResNet18 ? 18 : 50;
+      return ResNet(resnet).ptr();
+    case ModelName::MobileNetV2: {
+      MobileNetV2Options options;
+      options.include_top = false;
+      return MobileNetV2(options).ptr();
+    }
+    case ModelName::Xception: {
+      XceptionOptions options;
+      options.include_top = false;
+      return Xception(options).ptr();
+    }
+    case ModelName::SimpleCnn:
+    case ModelName::VggNet:
+    case ModelName::EluCnn:
+      break;
   }
-  if (name == "resnet18" || name == "resnet50") {
-    ResNetOptions options;
-    options.depth = name == "resnet18" ? 18 : 50;
-    options.include_top = false;
-    return ResNet(options).ptr();
-  }
-  if (name == "mobilenet_v2") {
-    MobileNetV2Options options;
-    options.include_top = false;
-    return MobileNetV2(options).ptr();
-  }
-  XceptionOptions options;
-  options.include_top = false;
-  return Xception(options).ptr();
+  throw std::logic_error(std::string("makeBackbone: not an ImageNet backbone: ") +
+                         config::choiceName(name));
 }
 
 std::string listed(const std::vector<std::string>& names) {
@@ -71,17 +85,18 @@ void loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& conf
     log::warn(
         "model.weights is empty: {} starts from RANDOM initialisation (pretrained = false); "
         "see README \"ImageNet weights\" for where to get the weight files",
-        config.name);
+        config::choiceName(config.name));
     return;
   }
   const auto report = loadStateDict(backbone, readWeightFile(config.weights), /*strict=*/false);
   if (config.strict_weights && (!report.missing.empty() || !report.mismatched.empty())) {
     throw TrainError(fmt::format(
         "{}: does not fit {} (model.strict_weights): missing [{}], wrong shape [{}]",
-        config.weights, config.name, listed(report.missing), listed(report.mismatched)));
+        config.weights, config::choiceName(config.name), listed(report.missing),
+        listed(report.mismatched)));
   }
   log::info("{}: loaded {} tensors into {}; skipped from the file (not part of the backbone): {}",
-            config.weights, report.loaded.size(), config.name,
+            config.weights, report.loaded.size(), config::choiceName(config.name),
             report.unexpected.empty() ? "none" : listed(report.unexpected));
   if (!report.missing.empty() || !report.mismatched.empty()) {
     log::warn(
@@ -104,7 +119,7 @@ ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_siz
   options.data_std = input.std;
   options.head = config.head;
   options.num_classes = config.num_classes;
-  if (config.name == "xception") {
+  if (config.name == config::ModelName::Xception) {
     // timm's legacy_xception was trained on inputs scaled to [-1, 1] (mean = std = 0.5).
     options.rgb_mean = {0.5f, 0.5f, 0.5f};
     options.rgb_std = {0.5f, 0.5f, 0.5f};
@@ -114,32 +129,27 @@ ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_siz
 
 }  // namespace
 
-const std::vector<std::string>& modelNames() {
-  static const std::vector<std::string> names = {
-      "simple_cnn", "vggnet",   "elu_cnn",  "vgg16",        "vgg16_bn", "vgg19",
-      "vgg19_bn",   "resnet18", "resnet50", "mobilenet_v2", "xception"};
-  return names;
-}
-
-bool isImageNetBackbone(const std::string& name) {
-  const auto& names = modelNames();
-  return std::find(names.begin() + 3, names.end(), name) != names.end();
-}
-
 ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
                         const InputNormalization& input) {
-  if (config.name == "simple_cnn") {
-    return SimpleCnn(commonOptions<SimpleCnnOptions>(config, image_size)).ptr();
+  using config::ModelName;
+  switch (config.name) {
+    case ModelName::SimpleCnn:
+      return SimpleCnn(commonOptions<SimpleCnnOptions>(config, image_size)).ptr();
+    case ModelName::VggNet:
+      return VggNet(commonOptions<VggNetOptions>(config, image_size)).ptr();
+    case ModelName::EluCnn:
+      return EluCnn(commonOptions<EluCnnOptions>(config, image_size)).ptr();
+    case ModelName::Vgg16:
+    case ModelName::Vgg16Bn:
+    case ModelName::Vgg19:
+    case ModelName::Vgg19Bn:
+    case ModelName::ResNet18:
+    case ModelName::ResNet50:
+    case ModelName::MobileNetV2:
+    case ModelName::Xception:
+      return makeTransferModel(config, image_size, input);
   }
-  if (config.name == "vggnet") {
-    return VggNet(commonOptions<VggNetOptions>(config, image_size)).ptr();
-  }
-  if (config.name == "elu_cnn") {
-    return EluCnn(commonOptions<EluCnnOptions>(config, image_size)).ptr();
-  }
-  if (isImageNetBackbone(config.name)) return makeTransferModel(config, image_size, input);
-  throw ConfigError(fmt::format("model.name: unknown model '{}' (expected one of {})", config.name,
-                                fmt::join(modelNames(), ", ")));
+  throw std::logic_error("makeModel: unhandled model.name");
 }
 
 std::int64_t parameterCount(const torch::nn::Module& module) {

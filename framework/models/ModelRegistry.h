@@ -1,5 +1,6 @@
 #pragma once
-// Builds a classifier from `[model]` by name.
+// Builds a classifier from `[model]` by name (config::ModelName; config::isImageNetBackbone
+// tells the two families apart).
 //   From scratch: simple_cnn, vggnet, elu_cnn (see their headers for architecture and source).
 //   ImageNet backbones with a new head (TransferModel.h): vgg16, vgg16_bn, vgg19, vgg19_bn,
 //   resnet18, resnet50, mobilenet_v2 (torchvision), xception (timm's legacy_xception), with
@@ -16,12 +17,6 @@
 namespace ferlab::models {
 
 using ClassifierPtr = std::shared_ptr<ClassifierImpl>;
-
-/// Names accepted by makeModel, in documentation order.
-const std::vector<std::string>& modelNames();
-
-/// Whether `name` is an ImageNet backbone (a transfer model) rather than a from-scratch CNN.
-bool isImageNetBackbone(const std::string& name);
 
 /// The normalisation the training data had before it reached the model (DeviceDataset):
 /// a transfer model undoes it to apply ImageNet's statistics instead.

@@ -18,12 +18,19 @@ float channelMean(const std::array<float, 3>& values) {
   return (values[0] + values[1] + values[2]) / 3.0f;
 }
 
-void appendActivation(nn::Sequential& layers, const std::string& activation) {
-  if (activation == "relu") layers->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
-  if (activation == "elu") layers->push_back(nn::ELU(nn::ELUOptions().inplace(true)));
-  if (activation == "gelu") layers->push_back(nn::GELU());
-  if (activation != "relu" && activation != "elu" && activation != "gelu" && activation != "none") {
-    throw ConfigError(fmt::format("model.head: unknown activation '{}'", activation));
+void appendActivation(nn::Sequential& layers, config::Activation activation) {
+  switch (activation) {
+    case config::Activation::Relu:
+      layers->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
+      return;
+    case config::Activation::Elu:
+      layers->push_back(nn::ELU(nn::ELUOptions().inplace(true)));
+      return;
+    case config::Activation::Gelu:
+      layers->push_back(nn::GELU());
+      return;
+    case config::Activation::None:
+      return;
   }
 }
 
@@ -50,7 +57,7 @@ TransferModelImpl::TransferModelImpl(std::shared_ptr<BackboneImpl> backbone,
   }
   head_ = register_module("head", head);
   classifier_ = register_module("classifier", nn::Linear(width, options.num_classes));
-  if (options_.input_channels == "sum_conv1") collapseFirstConvToGrey();
+  if (options_.input_channels == config::InputChannels::SumConv1) collapseFirstConvToGrey();
 }
 
 void TransferModelImpl::collapseFirstConvToGrey() {
@@ -75,7 +82,7 @@ torch::Tensor TransferModelImpl::adaptInput(torch::Tensor x) const {
                                     .mode(torch::kBilinear)
                                     .align_corners(false));
   }
-  const bool one_channel = options_.input_channels == "sum_conv1";
+  const bool one_channel = options_.input_channels == config::InputChannels::SumConv1;
   if (!options_.pretrained) return one_channel ? grey : grey.expand({-1, 3, -1, -1});
   const auto& mean = options_.rgb_mean;
   const auto& std = options_.rgb_std;

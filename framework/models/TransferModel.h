@@ -41,7 +41,7 @@ TORCH_MODULE(GaussianNoise);
 struct TransferModelOptions {
   int image_size = 48;  ///< pixels of the grey input
   int input_size = 0;   ///< pixels the backbone sees; 0 = image_size
-  std::string input_channels = "replicate";
+  config::InputChannels input_channels = config::InputChannels::Replicate;
   /// Whether the backbone holds pretrained weights. Only then is the dataset normalisation
   /// (DeviceDataset) undone and the weights' own statistics (rgb_mean / rgb_std) applied; a
   /// randomly initialised backbone sees the dataset-normalised image.

@@ -59,16 +59,21 @@ torch::Tensor classUniformDraws(const torch::Tensor& indices, const torch::Tenso
 
 torch::Tensor balancedEpochOrder(const torch::Tensor& train_indices,
                                  const torch::Tensor& train_labels, int num_classes,
-                                 const std::string& method) {
-  if (method == "oversample" || method == "undersample") {
-    return resampledToEqualClasses(train_indices, train_labels, num_classes,
-                                   method == "oversample");
+                                 config::BalanceMethod method) {
+  using config::BalanceMethod;
+  switch (method) {
+    case BalanceMethod::Oversample:
+    case BalanceMethod::Undersample:
+      return resampledToEqualClasses(train_indices, train_labels, num_classes,
+                                     method == BalanceMethod::Oversample);
+    case BalanceMethod::WeightedSampler:
+      return classUniformDraws(train_indices, train_labels, num_classes);
+    case BalanceMethod::None:
+    case BalanceMethod::ClassWeights:
+    case BalanceMethod::Focal:
+      return shuffled(train_indices);
   }
-  if (method == "weighted_sampler")
-    return classUniformDraws(train_indices, train_labels, num_classes);
-  if (method == "none" || method == "class_weights" || method == "focal")
-    return shuffled(train_indices);
-  throw ConfigError(fmt::format("balance.method: unknown method '{}'", method));
+  throw std::logic_error("balancedEpochOrder: unhandled balance.method");
 }
 
 torch::Tensor focalLoss(const torch::Tensor& logits, const torch::Tensor& labels, double gamma) {

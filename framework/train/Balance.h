@@ -7,6 +7,8 @@
 
 #include <torch/types.h>
 
+#include "framework/config/Choices.h"
+
 namespace ferlab::train {
 
 /// The training samples of one epoch, shuffled, as int64 [m] dataset indices on the labels'
@@ -20,7 +22,7 @@ namespace ferlab::train {
 /// Draws come from LibTorch's global generator.
 torch::Tensor balancedEpochOrder(const torch::Tensor& train_indices,
                                  const torch::Tensor& train_labels, int num_classes,
-                                 const std::string& method);
+                                 config::BalanceMethod method);
 
 /// Focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection"): the mean over the
 /// batch of -(1 - p_t)^gamma log p_t. logits float32 [B, k], labels int64 [B] -> scalar.

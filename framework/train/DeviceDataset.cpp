@@ -1,13 +1,37 @@
 #include "framework/train/DeviceDataset.h"
 
+#include <stdexcept>
+
 #include <torch/types.h>
 
 #include "framework/core/Errors.h"
 
 namespace ferlab::train {
 
-DeviceDataset::DeviceDataset(const data::Dataset& dataset, torch::Device device)
-    : num_classes_(static_cast<int>(dataset.class_names.size())), image_size_(dataset.image_size) {
+DeviceDataset::DeviceDataset(const data::Dataset& selection, torch::Device device) {
+  if (!selection.indicesOf(data::Split::Test).empty()) {
+    throw std::logic_error(
+        "DeviceDataset: PrivateTest samples outside their seal; build it from "
+        "data::sealTestSplit(dataset).selection");
+  }
+  copyToDevice(selection, device);
+  const auto& train = indices(data::Split::Train);
+  if (train.numel() == 0) throw DataError("the dataset has no training images");
+  const auto train_pixels = images_.index_select(0, train).to(torch::kFloat64).div_(255.0);
+  mean_ = static_cast<float>(train_pixels.mean().item<double>());
+  std_ = static_cast<float>(train_pixels.std().item<double>());
+  if (!(std_ > 1e-6f)) std_ = 1.0f;  // constant images: avoid dividing by zero
+}
+
+DeviceDataset::DeviceDataset(const data::Dataset& test, torch::Device device, float mean,
+                             float std, const data::TestSplitKey&)
+    : mean_(mean), std_(std) {
+  copyToDevice(test, device);
+}
+
+void DeviceDataset::copyToDevice(const data::Dataset& dataset, torch::Device device) {
+  num_classes_ = static_cast<int>(dataset.class_names.size());
+  image_size_ = dataset.image_size;
   const auto n = static_cast<std::int64_t>(dataset.size());
   const std::int64_t side = dataset.image_size;
   // from_blob views the vectors' memory; clone() / to() copy before they can go away.
@@ -24,13 +48,6 @@ DeviceDataset::DeviceDataset(const data::Dataset& dataset, torch::Device device)
     split_indices_[static_cast<int>(split)] = torch::tensor(as_int64, torch::kInt64).to(device);
   }
   train_class_counts_ = dataset.classCounts(data::Split::Train);
-
-  const auto& train = indices(data::Split::Train);
-  if (train.numel() == 0) throw DataError("the dataset has no training images");
-  const auto train_pixels = images_.index_select(0, train).to(torch::kFloat64).div_(255.0);
-  mean_ = static_cast<float>(train_pixels.mean().item<double>());
-  std_ = static_cast<float>(train_pixels.std().item<double>());
-  if (!(std_ > 1e-6f)) std_ = 1.0f;  // constant images: avoid dividing by zero
 }
 
 const torch::Tensor& DeviceDataset::indices(data::Split split) const {

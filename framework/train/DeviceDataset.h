@@ -9,15 +9,24 @@
 #include <torch/types.h>
 
 #include "framework/data/Dataset.h"
+#include "framework/data/SealedTestSplit.h"
 
 namespace ferlab::train {
 
 class DeviceDataset {
  public:
-  /// Copies `dataset` to `device` once (about 83 MB for all of FER2013). The normalisation
-  /// mean and standard deviation are measured on the training split's pixels (scaled to
-  /// [0, 1]). Throws DataError when the training split is empty.
-  DeviceDataset(const data::Dataset& dataset, torch::Device device);
+  /// Copies the training and validation samples of `selection` to `device` once (about 75 MB
+  /// for FER2013). The normalisation mean and standard deviation are measured on the training
+  /// split's pixels (scaled to [0, 1]). PrivateTest stays sealed: `selection` is
+  /// data::sealTestSplit(dataset).selection, and a PrivateTest sample in it is a programming
+  /// error (std::logic_error). Throws DataError when the training split is empty.
+  DeviceDataset(const data::Dataset& selection, torch::Device device);
+
+  /// The sealed PrivateTest on `device` for the once-per-run final evaluation: `test` is what
+  /// SealedTestSplit::open returned, normalised with the training statistics `mean` and `std`
+  /// of the run's selection DeviceDataset. Only a TestSplitKey holder can call it.
+  DeviceDataset(const data::Dataset& test, torch::Device device, float mean, float std,
+                const data::TestSplitKey& key);
 
   /// Sample indices of `split`: int64 [n] on the device, ascending.
   const torch::Tensor& indices(data::Split split) const;
@@ -42,6 +51,7 @@ class DeviceDataset {
   torch::Tensor images_;  // uint8 [N, 1, S, S]
   torch::Tensor labels_;  // int64 [N]
   torch::Tensor split_indices_[3];
+  void copyToDevice(const data::Dataset& dataset, torch::Device device);
   std::vector<std::int64_t> train_class_counts_;
   float mean_ = 0.5f, std_ = 0.25f;
   int num_classes_ = 0;

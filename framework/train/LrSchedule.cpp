@@ -5,8 +5,15 @@
 
 namespace ferlab::train {
 
-bool monitorMaximises(const std::string& monitor) {
-  return monitor != "val_loss";
+bool monitorMaximises(config::Monitor monitor) {
+  switch (monitor) {
+    case config::Monitor::ValAccuracy:
+    case config::Monitor::ValMacroF1:
+      return true;
+    case config::Monitor::ValLoss:
+      return false;
+  }
+  return true;
 }
 
 LrSchedule::LrSchedule(const config::TrainConfig& config)
@@ -16,19 +23,23 @@ LrSchedule::LrSchedule(const config::TrainConfig& config)
 
 double LrSchedule::lrForEpoch(int epoch) const {
   const double base = config_.lr;
-  if (config_.schedule == "step") {
-    return base * std::pow(config_.gamma, (epoch - 1) / std::max(1, config_.step_size));
+  switch (config_.schedule) {
+    case config::Schedule::None:
+      return base;
+    case config::Schedule::Step:
+      return base * std::pow(config_.gamma, (epoch - 1) / std::max(1, config_.step_size));
+    case config::Schedule::Cosine: {
+      const double progress = static_cast<double>(epoch - 1) / std::max(1, config_.epochs);
+      return config_.min_lr + (base - config_.min_lr) * (1.0 + std::cos(M_PI * progress)) / 2.0;
+    }
+    case config::Schedule::Plateau:
+      return state_.plateau_lr;
   }
-  if (config_.schedule == "cosine") {
-    const double progress = static_cast<double>(epoch - 1) / std::max(1, config_.epochs);
-    return config_.min_lr + (base - config_.min_lr) * (1.0 + std::cos(M_PI * progress)) / 2.0;
-  }
-  if (config_.schedule == "plateau") return state_.plateau_lr;
   return base;
 }
 
 void LrSchedule::observe(double value) {
-  if (config_.schedule != "plateau") return;
+  if (config_.schedule != config::Schedule::Plateau) return;
   // PyTorch's default threshold_mode="rel", threshold=1e-4.
   constexpr double kThreshold = 1e-4;
   const double best = state_.plateau_best;

@@ -14,8 +14,8 @@
 
 namespace ferlab::train {
 
-/// Whether larger values of `monitor` ("val_accuracy", "val_macro_f1", "val_loss") are better.
-bool monitorMaximises(const std::string& monitor);
+/// Whether larger values of `monitor` are better (accuracy, macro-F1) or smaller (loss).
+bool monitorMaximises(config::Monitor monitor);
 
 class LrSchedule {
  public:

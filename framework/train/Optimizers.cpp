@@ -32,24 +32,22 @@ std::unique_ptr<torch::optim::Optimizer> build(const std::vector<ParameterGroup>
 
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const std::string& name,
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(config::Optimizer optimizer,
                                                        const config::TrainConfig& config,
                                                        const std::vector<ParameterGroup>& groups) {
   using namespace torch::optim;
-  if (name == "sgd") {
-    return build<SGD>(groups, SGDOptions(config.lr)
-                                  .momentum(config.momentum)
-                                  .nesterov(config.nesterov)
-                                  .weight_decay(config.weight_decay));
+  switch (optimizer) {
+    case config::Optimizer::Sgd:
+      return build<SGD>(groups, SGDOptions(config.lr)
+                                    .momentum(config.momentum)
+                                    .nesterov(config.nesterov)
+                                    .weight_decay(config.weight_decay));
+    case config::Optimizer::Adam:
+      return build<Adam>(groups, AdamOptions(config.lr).weight_decay(config.weight_decay));
+    case config::Optimizer::AdamW:
+      return build<AdamW>(groups, AdamWOptions(config.lr).weight_decay(config.weight_decay));
   }
-  if (name == "adam") {
-    return build<Adam>(groups, AdamOptions(config.lr).weight_decay(config.weight_decay));
-  }
-  if (name == "adamw") {
-    return build<AdamW>(groups, AdamWOptions(config.lr).weight_decay(config.weight_decay));
-  }
-  throw ConfigError(
-      fmt::format("train.optimizer: unknown optimiser '{}' (sgd, adam, adamw)", name));
+  throw std::logic_error("makeOptimizer: unhandled optimizer");
 }
 
 void setLearningRates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {

@@ -14,10 +14,9 @@
 
 namespace ferlab::train {
 
-/// `name` is "sgd" | "adam" | "adamw"; momentum, nesterov and weight decay come from
-/// `config`, each group's learning rate from the group. Throws ConfigError for an unknown
-/// name.
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const std::string& name,
+/// torch.optim's SGD, Adam or AdamW; momentum, nesterov and weight decay come from `config`,
+/// each group's learning rate from the group.
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(config::Optimizer optimizer,
                                                        const config::TrainConfig& config,
                                                        const std::vector<ParameterGroup>& groups);
 

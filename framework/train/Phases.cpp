@@ -142,7 +142,7 @@ PhaseSetup setUpPhase(models::ClassifierImpl& model, const PhasePlan& phase,
 
   PhaseSetup setup;
   setup.base_lr = phase.config.lr > 0 ? phase.config.lr : train.lr * phase.config.lr_mult;
-  setup.optimizer = phase.config.optimizer.empty() ? train.optimizer : phase.config.optimizer;
+  setup.optimizer = phase.config.optimizer.value_or(train.optimizer);
   // Group key: -1 = head (and anything outside the blocks), else the block index.
   std::map<int, ParameterGroup, std::greater<int>> by_block;
   for (auto& item : model.named_parameters(/*recurse=*/true)) {

@@ -45,7 +45,7 @@ struct ParameterGroup {
 struct PhaseSetup {
   std::vector<ParameterGroup> groups;  ///< head first, then backbone blocks top-down
   double base_lr = 0.0;                ///< the phase's (head) learning rate
-  std::string optimizer;               ///< the phase's optimiser name
+  config::Optimizer optimizer = config::Optimizer::Adam;  ///< the phase's optimiser
   std::int64_t trainable_params = 0, total_params = 0;
   /// BatchNorm layers whose parameters are all frozen: kept in eval mode (running
   /// statistics untouched) unless the phase sets train_frozen_bn.

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "framework/core/Errors.h"
+#include "framework/core/FaultPoint.h"
 #include "framework/core/Log.h"
 #include "framework/core/Progress.h"
 #include "framework/core/Stopwatch.h"
@@ -48,22 +49,6 @@ torch::Tensor balancedClassWeights(const std::vector<std::int64_t>& counts) {
   return torch::tensor(weights, torch::kFloat32);
 }
 
-void writeScalar(torch::serialize::OutputArchive& archive, const std::string& key, double value) {
-  archive.write(key, torch::tensor(value, torch::kFloat64));
-}
-
-double readScalar(torch::serialize::InputArchive& archive, const std::string& key) {
-  torch::Tensor value;
-  archive.read(key, value);
-  return value.item<double>();
-}
-
-// Writes to a temporary name and renames, so a crash never leaves half a checkpoint.
-void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
-  const std::string temporary = path + ".tmp";
-  archive.save_to(temporary);
-  fs::rename(temporary, path);
-}
 
 }  // namespace
 
@@ -73,9 +58,16 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
       model_(std::move(model)),
       data_(data),
       run_dir_(std::move(run_dir)),
+      checkpoints_(run_dir_),
       schedule_(config.train),
       precision_(choosePrecision(config.train.precision, data.device())),
       scaler_(precision_.effective == config::Precision::Fp16, data.device()) {
+  // The best epoch is chosen on PublicTest: without it every epoch would be "best".
+  if (data_.count(data::Split::Val) == 0) {
+    throw DataError(
+        "the dataset has no validation (PublicTest) images, so no epoch can be selected; use a "
+        "layout with a PublicTest split or set data.val_fraction > 0");
+  }
   fs::create_directories(run_dir_);
   model_->to(data_.device());
   if (config_.train.channels_last) toChannelsLast(*model_);
@@ -87,11 +79,11 @@ Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,
   phases_ = planPhases(config_.train);
   for (const auto& phase : phases_) checkTrainable(*model_, phase);
   activatePhase(phases_.front());
-  if (config_.balance.method == "class_weights") {
+  if (config_.balance.method == config::BalanceMethod::ClassWeights) {
     class_weights_ = balancedClassWeights(data_.trainClassCounts()).to(data_.device());
   }
   if (data_.device().is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  if (config_.eval.tta == "ten_crop" &&
+  if (config_.eval.tta == config::Tta::TenCrop &&
       (config_.eval.crop_size < 1 || config_.eval.crop_size > data_.imageSize())) {
     throw ConfigError(fmt::format("eval.crop_size: {} does not fit the {} x {} pixel images",
                                   config_.eval.crop_size, data_.imageSize(), data_.imageSize()));
@@ -106,10 +98,10 @@ torch::Tensor Trainer::modelInput(const torch::Tensor& inputs) const {
 }
 
 std::string Trainer::bestCheckpointPath() const {
-  return (fs::path(run_dir_) / "best.pt").string();
+  return checkpoints_.bestPath();
 }
 std::string Trainer::lastCheckpointPath() const {
-  return (fs::path(run_dir_) / "last.pt").string();
+  return checkpoints_.lastPath();
 }
 
 void Trainer::activatePhase(const PhasePlan& phase) {
@@ -129,13 +121,13 @@ void Trainer::activatePhase(const PhasePlan& phase) {
         phase.index + 1, phase.name, phase.first_epoch, phase.last_epoch, trainable_params_,
         total_params_,
         setup.groups.size() == 1 ? "1 group" : fmt::format("{} groups", setup.groups.size()),
-        setup.optimizer, phase_base_lr_, frozen_batch_norms_.size());
+        config::choiceName(setup.optimizer), phase_base_lr_, frozen_batch_norms_.size());
   }
 }
 
 torch::Tensor predictProbabilities(models::ClassifierImpl& model, const torch::Tensor& inputs,
                                    const config::EvalConfig& eval) {
-  if (eval.tta == "ten_crop") {
+  if (eval.tta == config::Tta::TenCrop) {
     const auto views = tenCropViews(inputs, eval.crop_size);
     torch::Tensor sum;
     for (const auto& view : views) {
@@ -146,7 +138,7 @@ torch::Tensor predictProbabilities(models::ClassifierImpl& model, const torch::T
   }
   // Softmax of float32 logits: under autocast the model may return bfloat16 or float16.
   auto probabilities = torch::softmax(model.forward(inputs).to(torch::kFloat32), 1);
-  if (eval.tta == "hflip") {
+  if (eval.tta == config::Tta::Hflip) {
     probabilities =
         (probabilities + torch::softmax(model.forward(inputs.flip({3})).to(torch::kFloat32), 1)) /
         2;
@@ -158,7 +150,7 @@ torch::Tensor classificationLoss(const torch::Tensor& logits, const torch::Tenso
                                  const config::RunConfig& config,
                                  const torch::Tensor& class_weights) {
   namespace F = torch::nn::functional;
-  if (config.balance.method == "focal")
+  if (config.balance.method == config::BalanceMethod::Focal)
     return focalLoss(logits, labels, config.balance.focal_gamma);
   auto options = F::CrossEntropyFuncOptions().label_smoothing(config.train.label_smoothing);
   if (class_weights.defined()) options.weight(class_weights);
@@ -248,22 +240,26 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
 }
 
 SplitEvaluation Trainer::evaluate(data::Split split) {
+  return evaluate(data_, split);
+}
+
+SplitEvaluation Trainer::evaluate(const DeviceDataset& data, data::Split split) {
   torch::NoGradGuard no_grad;
   model_->eval();
   SplitEvaluation result;
   result.split = split;
-  const auto& indices = data_.indices(split);
+  const auto& indices = data.indices(split);
   const auto n = indices.size(0);
-  const auto k = data_.numClasses();
+  const auto k = data.numClasses();
   std::vector<torch::Tensor> probability_batches;
   double nll_sum = 0.0;
   for (std::int64_t begin = 0; begin < n; begin += config_.eval.batch_size) {
     const auto batch_indices =
         indices.slice(0, begin, std::min(n, begin + config_.eval.batch_size));
-    const auto inputs = modelInput(data_.normalize(data_.images(batch_indices)));
-    const AutocastScope autocast(precision_.effective, data_.device().type());
+    const auto inputs = modelInput(data.normalize(data.images(batch_indices)));
+    const AutocastScope autocast(precision_.effective, data.device().type());
     const torch::Tensor probabilities = predictProbabilities(*model_, inputs, config_.eval);
-    const auto labels = data_.labels(batch_indices);
+    const auto labels = data.labels(batch_indices);
     const auto true_probability = probabilities.gather(1, labels.view({-1, 1})).clamp_min(1e-12);
     nll_sum += -true_probability.log().sum().item<double>();
     probability_batches.push_back(probabilities.to(torch::kCPU));
@@ -273,7 +269,7 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
   const auto probabilities =
       n > 0 ? torch::cat(probability_batches).contiguous() : torch::zeros({0, k}, torch::kFloat32);
   const auto predicted = probabilities.argmax(1).contiguous();
-  const auto labels = data_.labels(indices).to(torch::kCPU).contiguous();
+  const auto labels = data.labels(indices).to(torch::kCPU).contiguous();
   const auto sample_indices = indices.to(torch::kCPU).contiguous();
   const auto as_vector = [](const torch::Tensor& t) {
     return std::vector<std::int64_t>(t.data_ptr<std::int64_t>(),
@@ -289,16 +285,28 @@ SplitEvaluation Trainer::evaluate(data::Split split) {
 }
 
 double Trainer::monitoredValue(const tracking::EpochRecord& record) const {
-  if (config_.train.monitor == "val_loss") return record.val_loss;
-  if (config_.train.monitor == "val_macro_f1") return record.val_macro_f1;
+  switch (config_.train.monitor) {
+    case config::Monitor::ValLoss:
+      return record.val_loss;
+    case config::Monitor::ValMacroF1:
+      return record.val_macro_f1;
+    case config::Monitor::ValAccuracy:
+      return record.val_accuracy;
+  }
   return record.val_accuracy;
 }
 
 bool Trainer::improves(double value) const {
   if (summary_.best_epoch < 0) return true;
-  if (config_.train.monitor == "val_loss") return value < summary_.best_val_loss;
-  if (config_.train.monitor == "val_macro_f1") return value > summary_.best_val_macro_f1;
-  return value > summary_.best_val_accuracy;
+  switch (config_.train.monitor) {
+    case config::Monitor::ValLoss:
+      return value < summary_.best_val_loss;
+    case config::Monitor::ValMacroF1:
+      return value > summary_.best_val_macro_f1;
+    case config::Monitor::ValAccuracy:
+      return value > summary_.best_val_accuracy;
+  }
+  return false;
 }
 
 void Trainer::updateSummary(const tracking::EpochRecord& record, bool is_best) {
@@ -365,7 +373,9 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
     schedule_.observe(monitored);
     const bool is_best = improves(monitored);
     updateSummary(record, is_best);
-    if (is_best) saveBest();
+    core::faultPoint("before-checkpoint", epoch);
+    if (is_best) saveBest(epoch);  // pending until last.pt commits the epoch (Checkpoints.h)
+    core::faultPoint("before-store-commit", epoch);
     core::ProgressLine().finish(
         fmt::format("epoch {}/{} loss {:.4f} acc {:.1f}% | val loss {:.4f} acc {:.1f}% F1 {:.3f}{} "
                     "| lr {:.2g} | "
@@ -375,7 +385,10 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
                     is_best ? " *" : "", lr, record.images_per_sec, record.seconds,
                     core::formatDuration(record.seconds * (train.epochs - epoch))));
     on_epoch(record, summary_);
+    core::faultPoint("between-checkpoints", epoch);
     saveLast(epoch);
+    core::faultPoint("before-best-promotion", epoch);
+    if (is_best) checkpoints_.promoteBest(epoch);
     completed_epochs_ = epoch;
     if (train.early_stopping > 0 && epoch - summary_.best_epoch >= train.early_stopping) {
       log::info("early stopping: {} has not improved for {} epochs (best epoch {})", train.monitor,
@@ -385,10 +398,11 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
   }
 }
 
-void Trainer::saveBest() const {
+void Trainer::saveBest(int epoch) const {
   torch::serialize::OutputArchive archive;
   model_->save(archive);
-  saveAtomically(archive, bestCheckpointPath());
+  writeScalar(archive, "epoch", epoch);
+  saveAtomically(archive, checkpoints_.pendingBestPath(epoch));
 }
 
 void Trainer::saveLast(int epoch) const {
@@ -414,12 +428,16 @@ void Trainer::saveLast(int epoch) const {
   writeScalar(archive, "plateau_bad_epochs", plateau.plateau_bad_epochs);
   writeScalar(archive, "plateau_has_best", plateau.plateau_has_best ? 1.0 : 0.0);
   scaler_.save(archive);
+  if (owner_) writeOwner(archive, *owner_);
   saveAtomically(archive, lastCheckpointPath());
 }
 
 int Trainer::resume() {
   const auto path = lastCheckpointPath();
-  if (!fs::exists(path)) return 0;
+  if (!fs::exists(path)) {
+    checkpoints_.clearUncommitted();
+    return 0;
+  }
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive;
     archive.load_from(path, data_.device());
@@ -454,6 +472,7 @@ int Trainer::resume() {
     plateau.plateau_has_best = readScalar(archive, "plateau_has_best") != 0.0;
     schedule_.restore(plateau);
     scaler_.load(archive);
+    checkpoints_.reconcile(summary_.best_epoch);
   } catch (const c10::Error& error) {
     throw TrainError(fmt::format("{}: cannot resume from this checkpoint: {}", path,
                                  error.what_without_backtrace()));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
 #include "framework/train/Augment.h"
+#include "framework/train/Checkpoints.h"
 #include "framework/train/DeviceDataset.h"
 #include "framework/train/GradScaler.h"
 #include "framework/train/LrSchedule.h"
@@ -42,6 +44,8 @@ struct SplitEvaluation {
   ClassificationMetrics metrics;
   std::vector<std::int64_t> sample_indices;  ///< dataset indices, ascending
   std::vector<std::int64_t> labels, predicted;
+  /// Per-sample ids, filled by whoever knows the dataset (GridRunner, FinalEvaluation).
+  std::vector<std::string> sample_ids;
   std::vector<float> probabilities;  ///< n x k softmax, row-major
 };
 
@@ -52,13 +56,19 @@ class Trainer {
   using PhaseCallback = std::function<void(const tracking::PhaseRecord&)>;
 
   /// `model` is moved to the dataset's device. `run_dir` receives the checkpoints (created
-  /// if missing).
+  /// if missing). Throws DataError when `data` has no validation images (no epoch could be
+  /// selected).
   Trainer(const config::RunConfig& config, models::ClassifierPtr model, const DeviceDataset& data,
           std::string run_dir);
   ~Trainer();
 
-  /// Restores last.pt when it exists; returns the number of completed epochs (0 = fresh).
-  /// Throws TrainError for a checkpoint that does not fit the model.
+  /// Records `owner` in every last.pt this trainer writes, so another store can tell the
+  /// checkpoint is not its own (GridRunner checks it before resuming).
+  void setOwner(const CheckpointOwner& owner) { owner_ = owner; }
+
+  /// Restores last.pt when it exists and reconciles best.pt with it (Checkpoints.h); returns
+  /// the number of completed epochs (0 = fresh). Throws TrainError for a checkpoint that does
+  /// not fit the model, or a best.pt that is not the best epoch last.pt records.
   int resume();
 
   /// Trains the remaining epochs, calling `on_phase` when a phase of the freeze / fine-tune
@@ -69,8 +79,14 @@ class Trainer {
   /// Loads best.pt into the model. Throws TrainError when there is none.
   void loadBestCheckpoint();
 
-  /// Evaluates the current weights on `split` (eval mode, no gradients, eval.tta applied).
+  /// Evaluates the current weights on `split` of the run's data (Train or Val; eval mode, no
+  /// gradients, eval.tta applied).
   SplitEvaluation evaluate(data::Split split);
+  /// As evaluate(split), on other data on the same device: the sealed PrivateTest, which only
+  /// FinalEvaluation can put on a device.
+  SplitEvaluation evaluate(const DeviceDataset& data, data::Split split);
+  /// The run's training/validation data.
+  const DeviceDataset& data() const { return data_; }
 
   const tracking::RunSummary& summary() const { return summary_; }
   /// The precision training runs in (train.precision, or fp32 where the device lacks it).
@@ -89,13 +105,15 @@ class Trainer {
   double monitoredValue(const tracking::EpochRecord& record) const;
   bool improves(double value) const;
   void updateSummary(const tracking::EpochRecord& record, bool is_best);
-  void saveBest() const;
+  void saveBest(int epoch) const;
   void saveLast(int epoch) const;
 
   config::RunConfig config_;
   models::ClassifierPtr model_;
   const DeviceDataset& data_;
   std::string run_dir_;
+  RunCheckpoints checkpoints_;
+  std::optional<CheckpointOwner> owner_;
   std::vector<PhasePlan> phases_;
   int active_phase_ = -1;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

@@ -164,7 +164,7 @@ TEST_F(AlignedDataset, CountsSurviveTheCacheAndSettingsChangeTheKey) {
   config_.align_margin = 0.3;
   EXPECT_EQ(loadDataset(config_).key, plain.key);
 
-  config_.align = "eyes";
+  config_.align = config::Align::Eyes;
   LoadInfo info;
   const Dataset aligned = loadDataset(config_, &info);
   EXPECT_FALSE(info.from_cache);
@@ -199,7 +199,7 @@ TEST_F(AlignedDataset, CountsSurviveTheCacheAndSettingsChangeTheKey) {
 }
 
 TEST_F(AlignedDataset, MissingCascadeIsADataErrorNamingThePath) {
-  config_.align = "eyes";
+  config_.align = config::Align::Eyes;
   config_.cascade_dir = (dir_.path() / "no-cascades").string();
   const std::string message = dataErrorOf([&] { loadDataset(config_); });
   EXPECT_NE(message.find("no-cascades/haarcascade_frontalface_default.xml"), std::string::npos)

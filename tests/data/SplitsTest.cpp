@@ -183,21 +183,23 @@ Dataset makeSplitDataset() {
   return dataset;
 }
 
-TEST(ApplySubset, FractionKeepsClassProportionsInEverySplit) {
+TEST(ApplySubset, FractionThinsOnlyTheTrainingSplit) {
   const Dataset dataset = makeSplitDataset();
-  const Dataset subset = applySubset(dataset, 0.1, false, 1234);
-  for (Split split : {Split::Train, Split::Val, Split::Test}) {
-    EXPECT_EQ(subset.classCounts(split), expectedQuotas(0.1, dataset.classCounts(split)))
-        << splitName(split);
-  }
-  EXPECT_EQ(subset.key, "0123456789abcdef+subset0.1s1234");
+  const Dataset subset = applySubset(dataset, 0.1, false, 1.0, 1234);
+  EXPECT_EQ(subset.classCounts(Split::Train),
+            expectedQuotas(0.1, dataset.classCounts(Split::Train)));
+  // PublicTest and PrivateTest stay whole, so the numbers compare with published ones.
+  EXPECT_EQ(subset.indicesOf(Split::Val).size(), dataset.indicesOf(Split::Val).size());
+  EXPECT_EQ(subset.indicesOf(Split::Test).size(), dataset.indicesOf(Split::Test).size());
+  EXPECT_EQ(subset.classCounts(Split::Test), dataset.classCounts(Split::Test));
+  EXPECT_EQ(subset.key, "0123456789abcdef+train0.1s1234");
   EXPECT_EQ(subset.class_names, dataset.class_names);
   EXPECT_EQ(subset.image_size, dataset.image_size);
 }
 
 TEST(ApplySubset, SamplesCarryTheirPixelsLabelsAndIds) {
   const Dataset dataset = makeSplitDataset();
-  const Dataset subset = applySubset(dataset, 0.2, false, 5);
+  const Dataset subset = applySubset(dataset, 0.2, false, 0.2, 5);
   ASSERT_EQ(subset.pixels.size(), subset.size() * 16);
   ASSERT_EQ(subset.sample_ids.size(), subset.size());
   std::size_t previous = 0;
@@ -213,38 +215,51 @@ TEST(ApplySubset, SamplesCarryTheirPixelsLabelsAndIds) {
 
 TEST(ApplySubset, DeterministicInTheSeed) {
   const Dataset dataset = makeSplitDataset();
-  const Dataset a = applySubset(dataset, 0.3, false, 8);
-  EXPECT_EQ(applySubset(dataset, 0.3, false, 8).sample_ids, a.sample_ids);
-  EXPECT_NE(applySubset(dataset, 0.3, false, 9).sample_ids, a.sample_ids);
+  const Dataset a = applySubset(dataset, 0.3, false, 1.0, 8);
+  EXPECT_EQ(applySubset(dataset, 0.3, false, 1.0, 8).sample_ids, a.sample_ids);
+  EXPECT_NE(applySubset(dataset, 0.3, false, 1.0, 9).sample_ids, a.sample_ids);
+}
+
+TEST(ApplySubset, EvalSubsetThinsValidationAndTestOnly) {
+  const Dataset dataset = makeSplitDataset();
+  const Dataset subset = applySubset(dataset, 1.0, false, 0.5, 3);
+  EXPECT_EQ(subset.classCounts(Split::Train), dataset.classCounts(Split::Train));
+  for (Split split : {Split::Val, Split::Test}) {
+    EXPECT_EQ(subset.classCounts(split), expectedQuotas(0.5, dataset.classCounts(split)))
+        << splitName(split);
+  }
+  EXPECT_EQ(subset.key, "0123456789abcdef+eval0.5s3");
+  EXPECT_EQ(applySubset(dataset, 0.5, false, 0.5, 3).key,
+            "0123456789abcdef+train0.5s3+eval0.5s3");
 }
 
 TEST(ApplySubset, CountIsTrainingImagesWithinRounding) {
   const Dataset dataset = makeSplitDataset();
   const std::size_t trainSize = dataset.indicesOf(Split::Train).size();
-  const Dataset subset = applySubset(dataset, 500, true, 1234);
+  const Dataset subset = applySubset(dataset, 500, true, 1.0, 1234);
   const double fraction = 500.0 / static_cast<double>(trainSize);
-  for (Split split : {Split::Train, Split::Val, Split::Test}) {
-    EXPECT_EQ(subset.classCounts(split), expectedQuotas(fraction, dataset.classCounts(split)))
-        << splitName(split);
-  }
+  EXPECT_EQ(subset.classCounts(Split::Train),
+            expectedQuotas(fraction, dataset.classCounts(Split::Train)));
+  EXPECT_EQ(subset.classCounts(Split::Test), dataset.classCounts(Split::Test));
   // Per-class rounding moves the total by at most half an image per class.
   const auto trained = static_cast<double>(subset.indicesOf(Split::Train).size());
   EXPECT_LE(std::abs(trained - 500.0), 3.5);
-  EXPECT_EQ(subset.key, "0123456789abcdef+subset500s1234");
+  EXPECT_EQ(subset.key, "0123456789abcdef+train500s1234");
 }
 
 TEST(ApplySubset, RejectsImpossibleSubsets) {
   const Dataset dataset = makeSplitDataset();
   const double trainSize = static_cast<double>(dataset.indicesOf(Split::Train).size());
-  EXPECT_THROW(applySubset(dataset, trainSize + 1, true, 1), DataError);
-  EXPECT_THROW(applySubset(dataset, 12.5, true, 1), DataError);
-  EXPECT_THROW(applySubset(dataset, 0.0, false, 1), DataError);
-  EXPECT_THROW(applySubset(dataset, 1.5, false, 1), DataError);
+  EXPECT_THROW(applySubset(dataset, trainSize + 1, true, 1.0, 1), DataError);
+  EXPECT_THROW(applySubset(dataset, 12.5, true, 1.0, 1), DataError);
+  EXPECT_THROW(applySubset(dataset, 0.0, false, 1.0, 1), DataError);
+  EXPECT_THROW(applySubset(dataset, 1.5, false, 1.0, 1), DataError);
+  EXPECT_THROW(applySubset(dataset, 1.0, false, 0.0, 1), DataError);
 }
 
 TEST(ApplySubset, WholeDatasetIsReturnedUnchanged) {
   const Dataset dataset = makeSplitDataset();
-  const Dataset same = applySubset(dataset, 1.0, false, 1);
+  const Dataset same = applySubset(dataset, 1.0, false, 1.0, 1);
   EXPECT_EQ(same.key, dataset.key);
   EXPECT_EQ(same.sample_ids, dataset.sample_ids);
   EXPECT_EQ(same.pixels, dataset.pixels);

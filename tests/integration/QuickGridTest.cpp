@@ -58,6 +58,7 @@ fs::path QuickGridTest::root_;
 // Two runs of two epochs on 20% of FER2013 (5,742 training images); measured PrivateTest
 // accuracy about 37% against a 24.5% majority class.
 constexpr const char* kGridToml = R"(subset = 0.2
+eval_subset = 0.2  # a smoke test: thinned PublicTest/PrivateTest
 [model]
 name = "simple_cnn"
 batch_norm = true
@@ -152,6 +153,7 @@ TEST_F(QuickGridTest, TrainsRecordsSkipsShowsListsAndReports) {
 
 TEST_F(QuickGridTest, KilledRunResumesFromItsLastCheckpoint) {
   const auto config = writeConfig("resume", R"(subset = 0.05
+eval_subset = 0.05  # a smoke test: thinned PublicTest/PrivateTest
 [train]
 epochs = 3
 seed = 2
@@ -213,6 +215,7 @@ TEST_F(QuickGridTest, FreezeThenFineTuneRecordsBothPhases) {
       weights.string() + "')\"";
   ASSERT_EQ(std::system(save_weights.c_str()), 0);
   const auto config = writeConfig("transfer", R"(subset = 0.02
+eval_subset = 0.02  # a smoke test: thinned PublicTest/PrivateTest
 [model]
 name = "resnet18"
 input_size = 64

@@ -80,7 +80,7 @@ TEST(TransferModel, SumConv1EqualsReplicatedGreyInput) {
   replicate.rgb_mean = {0.5f, 0.5f, 0.5f};
   replicate.rgb_std = {0.25f, 0.25f, 0.25f};
   TransferModelOptions summed = replicate;
-  summed.input_channels = "sum_conv1";
+  summed.input_channels = config::InputChannels::SumConv1;
   TransferModel first(backbone, replicate);
   TransferModel second(copy, summed);
   {
@@ -102,14 +102,14 @@ TEST(TransferModel, SumConv1EqualsReplicatedGreyInput) {
 TEST(ModelRegistry, BuildsEveryImageNetBackboneWithANewHead) {
   for (const std::string name : {"vgg16", "resnet50", "mobilenet_v2", "xception"}) {
     config::ModelConfig config;
-    config.name = name;
+    config.name = config::parseChoice<config::ModelName>(name).value();
     config.input_size = name == "xception" ? 71 : 32;
-    EXPECT_TRUE(isImageNetBackbone(name));
+    EXPECT_TRUE(config::isImageNetBackbone(config.name));
     const auto model = makeModel(config, 48);
     model->eval();
     EXPECT_EQ(model->forward(torch::randn({1, 1, 48, 48})).size(1), 7) << name;
   }
-  EXPECT_FALSE(isImageNetBackbone("simple_cnn"));
+  EXPECT_FALSE(config::isImageNetBackbone(config::ModelName::SimpleCnn));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "framework/data/SealedTestSplit.h"
 #include "framework/train/Augment.h"
 
 namespace ferlab::train {
@@ -23,21 +24,22 @@ data::Dataset tinyDataset() {
 }
 
 TEST(DeviceDataset, IndicesLabelsAndImagesFollowTheDataset) {
-  const DeviceDataset data(tinyDataset(), torch::kCPU);
+  const DeviceDataset data(data::sealTestSplit(tinyDataset()).selection, torch::kCPU);
   EXPECT_EQ(data.count(data::Split::Train), 6);
   EXPECT_EQ(data.count(data::Split::Val), 2);
-  EXPECT_EQ(data.indices(data::Split::Test)[0].item<std::int64_t>(), 8);
-  const auto picked = torch::tensor({3, 8}, torch::kInt64);
+  EXPECT_EQ(data.count(data::Split::Test), 0);  // sealed away
+  EXPECT_EQ(data.indices(data::Split::Val)[1].item<std::int64_t>(), 7);
+  const auto picked = torch::tensor({3, 7}, torch::kInt64);
   const auto images = data.images(picked);
   EXPECT_EQ(images.sizes(), (std::vector<std::int64_t>{2, 1, 4, 4}));
   EXPECT_EQ(images.scalar_type(), torch::kUInt8);
-  EXPECT_EQ(images[1][0][0][1].item<int>(), 81);
+  EXPECT_EQ(images[1][0][0][1].item<int>(), 71);
   EXPECT_EQ(data.labels(picked)[0].item<std::int64_t>(), 1);
   EXPECT_EQ(data.trainClassCounts(), (std::vector<std::int64_t>{3, 3}));
 }
 
 TEST(DeviceDataset, NormalisationUsesTrainingStatistics) {
-  const DeviceDataset data(tinyDataset(), torch::kCPU);
+  const DeviceDataset data(data::sealTestSplit(tinyDataset()).selection, torch::kCPU);
   const auto train =
       data.normalize(data.images(data.indices(data::Split::Train))).to(torch::kFloat64);
   EXPECT_NEAR(train.mean().item<double>(), 0.0, 1e-5);

@@ -7,7 +7,7 @@ namespace {
 
 config::TrainConfig trainConfig(const std::string& schedule) {
   config::TrainConfig config;
-  config.schedule = schedule;
+  config.schedule = config::parseChoice<config::Schedule>(schedule).value();
   config.lr = 0.1;
   config.epochs = 10;
   return config;
@@ -43,7 +43,7 @@ TEST(LrSchedule, PlateauReducesAfterPatienceAndRestores) {
   auto config = trainConfig("plateau");
   config.plateau_patience = 2;
   config.gamma = 0.1;
-  config.monitor = "val_accuracy";
+  config.monitor = config::Monitor::ValAccuracy;
   LrSchedule schedule(config);
   schedule.observe(0.50);  // best
   schedule.observe(0.50);  // bad 1
@@ -59,7 +59,7 @@ TEST(LrSchedule, PlateauReducesAfterPatienceAndRestores) {
 TEST(LrSchedule, PlateauOnLossMinimises) {
   auto config = trainConfig("plateau");
   config.plateau_patience = 0;
-  config.monitor = "val_loss";
+  config.monitor = config::Monitor::ValLoss;
   config.min_lr = 0.05;
   LrSchedule schedule(config);
   schedule.observe(1.0);

@@ -15,6 +15,7 @@
 #include "framework/models/ModelRegistry.h"
 #include "framework/train/Augment.h"
 #include "framework/train/Balance.h"
+#include "framework/data/SealedTestSplit.h"
 #include "framework/train/Trainer.h"
 
 namespace ferlab::train {
@@ -172,7 +173,7 @@ TEST(Mixing, SameSeedSameBatchOtherSeedOtherBatch) {
 
 config::RunConfig lossConfig(const std::string& method, double smoothing) {
   config::RunConfig config;
-  config.balance.method = method;
+  config.balance.method = config::parseChoice<config::BalanceMethod>(method).value();
   config.train.label_smoothing = smoothing;
   return config;
 }
@@ -301,7 +302,7 @@ class MixTrainerTest : public ::testing::Test {
 
   static config::RunConfig baseConfig() {
     config::RunConfig config;
-    config.model.name = "simple_cnn";
+    config.model.name = config::ModelName::SimpleCnn;
     config.model.num_classes = 3;
     config.train.epochs = 2;
     config.train.batch_size = 8;
@@ -326,13 +327,13 @@ class MixTrainerTest : public ::testing::Test {
 
   fs::path root_;
   data::Dataset dataset_ = imbalancedDataset();
-  DeviceDataset data_{dataset_, torch::kCPU};
+  DeviceDataset data_{data::sealTestSplit(dataset_).selection, torch::kCPU};
 };
 
 TEST_F(MixTrainerTest, TenCropOnConstantImagesEqualsNoTta) {
   auto plain = baseConfig();
   auto ten_crop = plain;
-  ten_crop.eval.tta = "ten_crop";
+  ten_crop.eval.tta = config::Tta::TenCrop;
   ten_crop.eval.crop_size = 17;
   torch::manual_seed(1);
   auto model = models::makeModel(plain.model, 24);
@@ -348,7 +349,7 @@ TEST_F(MixTrainerTest, TenCropOnConstantImagesEqualsNoTta) {
 
 TEST_F(MixTrainerTest, CropLargerThanTheImageIsAConfigError) {
   auto config = baseConfig();
-  config.eval.tta = "ten_crop";
+  config.eval.tta = config::Tta::TenCrop;
   config.eval.crop_size = 25;
   auto model = models::makeModel(config.model, 24);
   EXPECT_THROW(Trainer(config, model, data_, (root_ / "c").string()), ConfigError);
@@ -360,12 +361,12 @@ TEST_F(MixTrainerTest, ClassCountsFollowTheBalancing) {
   ASSERT_EQ(plain.size(), 2u);
   for (const auto& record : plain)
     EXPECT_EQ(record.class_counts, (std::vector<std::int64_t>{12, 4, 8}));
-  config.balance.method = "oversample";
+  config.balance.method = config::BalanceMethod::Oversample;
   const auto oversampled = fit(config, "over");  // 36 samples, batch 8: nothing dropped
   ASSERT_EQ(oversampled.size(), 2u);
   for (const auto& record : oversampled)
     EXPECT_EQ(record.class_counts, (std::vector<std::int64_t>{12, 12, 12}));
-  config.balance.method = "undersample";
+  config.balance.method = config::BalanceMethod::Undersample;
   for (const auto& record : fit(config, "under"))
     EXPECT_EQ(record.class_counts, (std::vector<std::int64_t>{4, 4, 4}));
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "framework/core/Errors.h"
+#include "framework/data/SealedTestSplit.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/train/Phases.h"
 #include "tests/train/BandDataset.h"
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 
 config::RunConfig smallRun(int epochs) {
   config::RunConfig config;
-  config.model.name = "simple_cnn";
+  config.model.name = config::ModelName::SimpleCnn;
   config.model.num_classes = 3;
   config.train.epochs = epochs;
   config.train.batch_size = 16;
@@ -59,7 +60,7 @@ class TrainerTest : public ::testing::Test {
 
   fs::path root_;
   data::Dataset dataset_ = bandDataset(20);
-  DeviceDataset data_{dataset_, torch::kCPU};
+  DeviceDataset data_{data::sealTestSplit(dataset_).selection, torch::kCPU};
   std::vector<tracking::EpochRecord> epochs_;
   tracking::RunSummary summary_;
 };
@@ -98,7 +99,7 @@ TEST_F(TrainerTest, EvaluationReturnsConsistentPredictions) {
   torch::manual_seed(1);
   auto model = models::makeModel(config.model, 24);
   Trainer trainer(config, model, data_, (root_ / "eval").string());
-  const auto result = trainer.evaluate(data::Split::Test);
+  const auto result = trainer.evaluate(data::Split::Val);
   ASSERT_EQ(result.labels.size(), 60u);
   ASSERT_EQ(result.probabilities.size(), 60u * 3);
   for (std::size_t i = 0; i < result.labels.size(); ++i) {

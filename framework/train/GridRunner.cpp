@@ -1,4 +1,4 @@
-#include "framework/train/Experiment.h"
+#include "framework/train/GridRunner.h"
 
 #include <filesystem>
 #include <fstream>
@@ -21,8 +21,10 @@
 #include "framework/core/Stopwatch.h"
 #include "framework/data/DatasetCache.h"
 #include "framework/data/Fer2013Reader.h"
+#include "framework/data/SealedTestSplit.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
+#include "framework/train/FinalEvaluation.h"
 #include "framework/train/Trainer.h"
 
 namespace ferlab::train {
@@ -30,7 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-tracking::RunRecord recordFor(const config::Experiment& experiment,
+tracking::RunRecord recordFor(const config::ExperimentGrid& experiment,
                               const config::ResolvedRun& run) {
   tracking::RunRecord record;
   record.id = runId(experiment.name, run.config_hash);
@@ -40,7 +42,7 @@ tracking::RunRecord recordFor(const config::Experiment& experiment,
   record.config_json = run.resolved_json;
   record.config_hash = run.config_hash;
   record.seed = run.config.train.seed;
-  record.backbone = run.config.model.name;
+  record.backbone = config::choiceName(run.config.model.name);
   record.params = run.params;
   record.grid_values = run.grid_values;
   return record;
@@ -48,22 +50,36 @@ tracking::RunRecord recordFor(const config::Experiment& experiment,
 
 // Datasets loaded in this process, by their [data] settings: a grid whose runs share the
 // data decodes (or reads the cache) once.
+// The dataset is sealed on arrival: training and selection see only ProtocolSplits::selection.
 class DatasetMemo {
  public:
-  const data::Dataset& get(const config::DataConfig& config) {
-    const std::string key =
-        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format,
-                    config.cache_dir, config.image_size, config.subset, config.subset_is_count,
-                    config.val_fraction, config.test_fraction, config.split_seed, config.align,
-                    config.align_margin, config.align_upsample, config.cascade_dir);
+  const data::ProtocolSplits& get(const config::DataConfig& config) {
+    const std::string key = fmt::format(
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", config.path, config.format, config.cache_dir,
+        config.image_size, config.subset, config.subset_is_count, config.eval_subset,
+        config.val_fraction, config.test_fraction, config.split_seed, config.align,
+        config.align_margin, config.align_upsample, config.cascade_dir);
     auto found = datasets_.find(key);
-    if (found == datasets_.end()) found = datasets_.emplace(key, data::loadDataset(config)).first;
+    if (found == datasets_.end())
+      found = datasets_.emplace(key, data::sealTestSplit(data::loadDataset(config))).first;
     return found->second;
   }
 
  private:
-  std::map<std::string, data::Dataset> datasets_;
+  std::map<std::string, data::ProtocolSplits> datasets_;
 };
+
+// Validation predictions in the source dataset's numbering and ids, like the test ones.
+void useSourceNumbering(SplitEvaluation& evaluation, const data::ProtocolSplits& splits) {
+  evaluation.sample_ids.clear();
+  for (auto& index : evaluation.sample_indices) {
+    const auto local = static_cast<std::size_t>(index);
+    evaluation.sample_ids.push_back(splits.selection.sample_ids.empty()
+                                        ? std::string()
+                                        : splits.selection.sample_ids[local]);
+    index = splits.selection_source_indices[local];
+  }
+}
 
 tracking::SplitMetrics splitMetricsFrom(const SplitEvaluation& evaluation,
                                         const std::vector<std::string>& class_names) {
@@ -82,13 +98,12 @@ tracking::SplitMetrics splitMetricsFrom(const SplitEvaluation& evaluation,
 }
 
 std::vector<tracking::Prediction> predictionsFrom(const SplitEvaluation& evaluation,
-                                                  const data::Dataset& dataset) {
-  const std::size_t k = dataset.class_names.size();
+                                                  std::size_t k) {
   std::vector<tracking::Prediction> predictions(evaluation.sample_indices.size());
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     auto& prediction = predictions[i];
     prediction.sample_index = evaluation.sample_indices[i];
-    prediction.sample_id = dataset.sample_ids[static_cast<std::size_t>(prediction.sample_index)];
+    prediction.sample_id = evaluation.sample_ids[i];
     prediction.label = evaluation.labels[i];
     prediction.predicted = evaluation.predicted[i];
     prediction.probabilities.assign(
@@ -113,7 +128,7 @@ void writeInputNormalization(const fs::path& run_dir, const DeviceDataset& data)
 // Trains and records one run; returns normally when it finished.
 void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
               tracking::SqliteStore& store, DatasetMemo& datasets,
-              const ExperimentOptions& options) {
+              const GridRunOptions& options) {
   const auto& config = run.config;
   const core::Stopwatch stopwatch;
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
@@ -124,7 +139,9 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
                            : static_cast<int>(std::thread::hardware_concurrency());
   if (device.is_cpu() && threads > 0) at::set_num_threads(threads);
 
-  const auto& dataset = datasets.get(config.data);
+  const data::ProtocolSplits& splits = datasets.get(config.data);
+  const data::Dataset& dataset = splits.selection;
+  if (splits.test.size() == 0) throw DataError("the dataset has no test (PrivateTest) images");
   const DeviceDataset device_data(dataset, device);
   if (static_cast<int>(dataset.class_names.size()) != config.model.num_classes) {
     throw ConfigError(fmt::format("model.num_classes = {} but the dataset has {} classes",
@@ -136,7 +153,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   log::info("run {} {}: {} ({} parameters) on {}, {} train / {} val / {} test images", record.id,
             record.name, config.model.name, models::parameterCount(*model), device.str(),
             device_data.count(data::Split::Train), device_data.count(data::Split::Val),
-            device_data.count(data::Split::Test));
+            splits.test.size());
 
   writeResolvedConfig(run_dir, run);
   writeInputNormalization(run_dir, device_data);
@@ -159,7 +176,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
     log::info("face alignment ({}): {} aligned, {} face only, {} no face", config.data.align,
               dataset.alignment.aligned, dataset.alignment.face_only, dataset.alignment.none);
   }
-  if (models::isImageNetBackbone(config.model.name))
+  if (config::isImageNetBackbone(config.model.name))
     record.pretrained = config.model.weights.empty() ? 0 : 1;
   record.precision = config::precisionName(trainer.precision());
   record.started_at = core::utcNowIso8601();
@@ -173,8 +190,9 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
 
   // Protocol: the checkpoint was chosen on PublicTest; PrivateTest is evaluated once, here.
   trainer.loadBestCheckpoint();
-  const auto validation = trainer.evaluate(data::Split::Val);
-  const auto test = trainer.evaluate(data::Split::Test);
+  auto validation = trainer.evaluate(data::Split::Val);
+  useSourceNumbering(validation, splits);
+  const auto test = FinalEvaluation::onPrivateTest(trainer, splits.test);
   auto summary = trainer.summary();
   summary.test_accuracy = test.metrics.accuracy;
   summary.test_macro_f1 = test.metrics.macro_f1;
@@ -182,8 +200,10 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   store.finishRun(record.id, summary,
                   {splitMetricsFrom(validation, dataset.class_names),
                    splitMetricsFrom(test, dataset.class_names)},
-                  {{data::splitName(data::Split::Val), predictionsFrom(validation, dataset)},
-                   {data::splitName(data::Split::Test), predictionsFrom(test, dataset)}});
+                  {{data::splitName(data::Split::Val),
+                    predictionsFrom(validation, dataset.class_names.size())},
+                   {data::splitName(data::Split::Test),
+                    predictionsFrom(test, dataset.class_names.size())}});
   log::info(
       "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | "
       "{:.0f} s",
@@ -208,8 +228,8 @@ std::string runId(const std::string& experiment, const std::string& config_hash)
   return core::hashHex(experiment + "/" + config_hash).substr(0, 12);
 }
 
-ExperimentOutcome runExperiment(const config::Experiment& experiment,
-                                const ExperimentOptions& options) {
+GridOutcome runGrid(const config::ExperimentGrid& experiment,
+                                const GridRunOptions& options) {
   keepFreedTensorMemoryInTheHeap();
   // Every run's device is checked before the store is touched: CUDA asked for on a machine
   // without it is one clear error, not a grid of failed runs.
@@ -222,7 +242,7 @@ ExperimentOutcome runExperiment(const config::Experiment& experiment,
   for (const auto& run : experiment.runs)
     records.push_back(store.ensureRun(recordFor(experiment, run)));
 
-  ExperimentOutcome outcome;
+  GridOutcome outcome;
   DatasetMemo datasets;
   for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
     const auto& run = experiment.runs[i];

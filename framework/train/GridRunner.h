@@ -14,14 +14,14 @@
 
 namespace ferlab::train {
 
-struct ExperimentOptions {
+struct GridRunOptions {
   std::string db_path = "results/ferlab.db";
   std::string results_dir = "results";  ///< checkpoints go to <results_dir>/runs/<id>/
   std::string device;                   ///< overrides train.device when not empty
 };
 
 /// What happened to the runs of one invocation.
-struct ExperimentOutcome {
+struct GridOutcome {
   int finished = 0;  ///< trained to the end in this invocation
   int skipped = 0;   ///< already finished before
   int failed = 0;    ///< raised an error (recorded as failed; the grid went on)
@@ -29,8 +29,8 @@ struct ExperimentOutcome {
 
 /// Runs every cell of `experiment`. A run that throws is recorded as failed with its message
 /// and the grid continues; store errors abort. Throws StoreError / DataError.
-ExperimentOutcome runExperiment(const config::Experiment& experiment,
-                                const ExperimentOptions& options);
+GridOutcome runGrid(const config::ExperimentGrid& experiment,
+                                const GridRunOptions& options);
 
 /// File in a run's folder holding the training split's input normalisation as JSON,
 /// {"mean": m, "std": s} (pixels scaled to [0, 1]), for `ferlab predict`.
