@@ -15,6 +15,11 @@
 // names, config values, error messages) is HTML-escaped, and JSON embedded in <script> is
 // escaped so "</script>" cannot end the block. Runs that failed, are still running or have no
 // stored predictions render with "n/a" where a value is missing.
+//
+// The implementation is one file per concept, sharing framework/report/ReportSections.h
+// (internal): ReportData.cpp (store queries), ReportHtml.cpp (HTML building blocks), one
+// file per section or group of sections, ErrorGallery.cpp, PageAssets.cpp (inlined bundle,
+// CSS, script, provenance), and HtmlReport.cpp (the page).
 
 #include <cstdint>
 #include <string>
