@@ -6,16 +6,19 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "framework/config/ConfigLoader.h"
+#include "framework/core/Errors.h"
+#include "framework/core/Log.h"
+#include "framework/data/Fer2013Reader.h"
 
 namespace ferlab::report::sections {
 namespace {
@@ -28,29 +31,36 @@ std::string base64Png(const cv::Mat& image) {
   return base64Encode(std::string(png.begin(), png.end()));
 }
 
-// Where the run's data lives: data.path of its resolved config, relative to the working
-// directory like `ferlab run` reads it, else to the source tree (reports made elsewhere).
-std::optional<fs::path> dataPathOf(const tracking::RunRecord& record, std::string* format) {
-  const Json config = Json::parse(record.config_json, nullptr, false);
-  if (config.is_discarded() || !config.contains("data") || !config["data"].is_object()) {
-    return std::nullopt;
+// The run's images: data.path and data.image_size of its resolved config.
+struct RunData {
+  fs::path path;
+  int image_size = 0;
+};
+
+// Where the run's data lives: data.path of its resolved config (config/ConfigLoader.h; keys
+// a record lacks take their defaults), relative to the working directory like `ferlab run`
+// reads it, else to the source tree (reports made elsewhere). nullopt when the stored config
+// cannot be read.
+std::optional<RunData> runDataOf(const tracking::RunRecord& record) {
+  config::RunConfig config;
+  try {
+    config = config::runConfigFromResolvedJson(record.config_json, "run " + record.id);
+  } catch (const ConfigError&) {
+    return std::nullopt;  // shown as n/a, its images as not found
   }
-  const Json& data = config["data"];
-  if (!data.contains("path") || !data["path"].is_string()) return std::nullopt;
-  *format = data.contains("format") && data["format"].is_string()
-                ? data["format"].get<std::string>()
-                : "";
-  const fs::path path = data["path"].get<std::string>();
+  const fs::path path = config.data.path;
   std::error_code error;
-  if (fs::exists(path, error) || path.is_absolute()) return path;
+  if (fs::exists(path, error) || path.is_absolute()) return RunData{path, config.data.image_size};
   const fs::path in_source = fs::path(FERLAB_SOURCE_DIR) / path;
-  if (fs::exists(in_source, error)) return in_source;
-  return path;
+  if (fs::exists(in_source, error)) return RunData{in_source, config.data.image_size};
+  return RunData{path, config.data.image_size};
 }
 
 // sample_id is Fer2013Reader's: the image's '/'-separated path under the data folder, or
-// "<file>.csv:<line>" for the challenge CSV (line 1 = header, 2304 grey values row-major).
-std::map<std::string, cv::Mat> loadImages(const fs::path& data_path,
+// "<file>.csv:<line>" for the challenge CSV (read by data::readChallengeCsvLines). Images
+// that cannot be read are left out (the page reports them as not found); why, for the CSV,
+// is logged as a warning.
+std::map<std::string, cv::Mat> loadImages(const RunData& source,
                                           const std::vector<std::string>& ids) {
   std::map<std::string, cv::Mat> images;
   std::map<std::size_t, std::string> csv_lines;  // line -> sample id
@@ -64,36 +74,29 @@ std::map<std::string, cv::Mat> loadImages(const fs::path& data_path,
       csv_lines[std::stoul(id.substr(colon + 1))] = id;
       continue;
     }
-    const fs::path file = data_path / id;
+    const fs::path file = source.path / id;
     std::error_code error;
     if (!fs::is_regular_file(file, error)) continue;  // reported in the page as missing
     const cv::Mat image = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
     if (!image.empty()) images[id] = image;
   }
-  if (csv_lines.empty()) return images;
   std::error_code error;
-  const fs::path csv = fs::is_directory(data_path, error) ? fs::path() : data_path;
-  std::ifstream in(csv);
-  std::string line;
-  for (std::size_t number = 1; in && std::getline(in, line) && number <= csv_lines.rbegin()->first;
-       ++number) {
-    const auto wanted = csv_lines.find(number);
-    if (wanted == csv_lines.end()) continue;
-    // The pixels are the one field of 2304 space-separated numbers.
-    std::stringstream fields(line);
-    std::string field;
-    while (std::getline(fields, field, ',')) {
-      field.erase(std::remove(field.begin(), field.end(), '"'), field.end());
-      if (std::count(field.begin(), field.end(), ' ') < 100) continue;
-      std::istringstream values(field);
-      std::vector<unsigned char> pixels;
-      int value = 0;
-      while (values >> value) pixels.push_back(static_cast<unsigned char>(value));
-      const int side = static_cast<int>(std::lround(std::sqrt(pixels.size())));
-      if (side * side != static_cast<int>(pixels.size())) break;
-      images[wanted->second] = cv::Mat(side, side, CV_8UC1, pixels.data()).clone();
-      break;
-    }
+  if (csv_lines.empty() || fs::is_directory(source.path, error)) return images;
+  std::vector<std::size_t> lines;
+  for (const auto& [line, id] : csv_lines) lines.push_back(line);
+  data::Dataset rows;
+  try {
+    rows = data::readChallengeCsvLines(source.path.string(), lines, source.image_size);
+  } catch (const DataError& failure) {
+    log::warn("errors gallery: {}", failure.what());
+    return images;
+  }
+  const int side = rows.image_size;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string& id = rows.sample_ids[i];  // "<file>.csv:<line>"
+    const std::size_t line = std::stoul(id.substr(id.rfind(':') + 1));
+    std::uint8_t* pixels = rows.pixels.data() + i * static_cast<std::size_t>(side) * side;
+    images[csv_lines.at(line)] = cv::Mat(side, side, CV_8UC1, pixels).clone();
   }
   return images;
 }
@@ -120,12 +123,11 @@ std::string renderErrors(const Context& context) {
   mistakes.resize(std::min(mistakes.size(),
                            static_cast<std::size_t>(std::max(0, context.options->gallery_size))));
   if (mistakes.empty()) return html + "<p>The best run made no test mistakes.</p>\n</section>\n";
-  std::string format;
-  const std::optional<fs::path> data_path = dataPathOf(best.row.record, &format);
+  const std::optional<RunData> source = runDataOf(best.row.record);
   std::vector<std::string> ids;
   for (const Prediction* p : mistakes) ids.push_back(p->sample_id);
   const std::map<std::string, cv::Mat> images =
-      data_path ? loadImages(*data_path, ids) : std::map<std::string, cv::Mat>{};
+      source ? loadImages(*source, ids) : std::map<std::string, cv::Mat>{};
   const auto className = [&](std::int64_t index) {
     return index >= 0 && static_cast<std::size_t>(index) < context.class_names.size()
                ? context.class_names[index]
@@ -138,7 +140,7 @@ std::string renderErrors(const Context& context) {
       "augmentation), true and predicted class, and the softmax probability of the predicted "
       "class. Images read from <code>{}</code>.</p>\n<div class=\"gallery\">\n",
       mistakes.size(), escapeHtml(best.label),
-      escapeHtml(data_path ? data_path->string() : std::string(kMissing)));
+      escapeHtml(source ? source->path.string() : std::string(kMissing)));
   for (const Prediction* p : mistakes) {
     const auto found = images.find(p->sample_id);
     const std::string encoded = found == images.end() ? "" : base64Png(found->second);

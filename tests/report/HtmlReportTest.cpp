@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "framework/core/Errors.h"
 #include "framework/report/Charts.h"
@@ -505,6 +506,56 @@ TEST_F(HtmlReportTest, MissingImagesAreReportedNotThrown) {
   const std::string errors = section(renderHtmlReport(*store_, options), "errors");
   EXPECT_EQ(countOf(errors, "image not found"), 5);
   EXPECT_NE(errors.find("5 of 5 images were not found"), std::string::npos);
+}
+
+// A run on the challenge CSV: its gallery reads the rows of its sample ids
+// ("<file>.csv:<line>") with data::readChallengeCsvLines, and shows each image as the PNG of
+// the same pixels the folder layout holds.
+TEST_F(HtmlReportTest, ErrorsGalleryReadsTheChallengeCsv) {
+  const fs::path csv = dir_ / "faces.csv";
+  {
+    std::ofstream out(csv, std::ios::binary);
+    out << "emotion,pixels,Usage\n";
+    for (const auto& [id, label] : samples_) {
+      const cv::Mat image = cv::imread(kData + "/" + id, cv::IMREAD_GRAYSCALE);
+      ASSERT_EQ(image.total(), 48u * 48u) << id;
+      out << label << ",\"";
+      for (std::size_t i = 0; i < image.total(); ++i) {
+        out << (i == 0 ? "" : " ") << static_cast<int>(image.data[i]);
+      }
+      out << "\",PrivateTest\n";
+    }
+  }
+  RunRecord run = makeRun("b00000000002", "on the csv", "vggnet", "0.5");
+  run.config_json = R"({"data":{"format":"csv","path":")" + csv.string() + R"("}})";
+  run.experiment = "csv";
+  store_->ensureExperiment("csv", "experiments/csv.toml", {});
+  start(run);
+  addEpochs(run.id, 3, 1.0);
+  // Sample i is on line i + 2; every 9th is a mistake (samples 0, 9, 18, 27 and 36).
+  std::vector<std::pair<std::string, std::int64_t>> csv_samples;
+  for (std::size_t i = 0; i < samples_.size(); ++i) {
+    csv_samples.emplace_back("faces.csv:" + std::to_string(i + 2), samples_[i].second);
+  }
+  const auto test = makePredictions(csv_samples, 9, 0);
+  RunSummary summary;
+  summary.best_val_accuracy = 0.5;
+  store_->finishRun(run.id, summary, {metricsOf("PrivateTest", test)}, {{"PrivateTest", test}});
+  ReportOptions options = options_;
+  options.selection.experiments = {"csv"};
+  const std::string errors = section(renderHtmlReport(*store_, options), "errors");
+  EXPECT_EQ(countOf(errors, "<figure"), 5);
+  EXPECT_EQ(errors.find("image not found"), std::string::npos) << errors;
+  for (const std::size_t i : {0, 9, 18, 27, 36}) {
+    std::vector<unsigned char> png;
+    ASSERT_TRUE(cv::imencode(
+        ".png", cv::imread(kData + "/" + samples_[i].first, cv::IMREAD_GRAYSCALE), png));
+    const std::string uri =
+        "src=\"data:image/png;base64," + base64Encode(std::string(png.begin(), png.end())) + "\"";
+    EXPECT_NE(errors.find("alt=\"faces.csv:" + std::to_string(i + 2) + "\" " + uri),
+              std::string::npos)
+        << "sample " << i;
+  }
 }
 
 TEST_F(HtmlReportTest, ProvenanceListsEveryRun) {
