@@ -18,6 +18,7 @@
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
 #include "framework/core/Log.h"
+#include "framework/core/ResourcePaths.h"
 #include "framework/data/Fer2013Reader.h"
 
 namespace ferlab::report::sections {
@@ -39,8 +40,8 @@ struct RunData {
 
 // Where the run's data lives: data.path of its resolved config (config/ConfigLoader.h; keys
 // a record lacks take their defaults), relative to the working directory like `ferlab run`
-// reads it, else to the source tree (reports made elsewhere). nullopt when the stored config
-// cannot be read.
+// reads it, else to the root beside the executable (core/ResourcePaths.h: the checkout, for
+// reports made from another folder). nullopt when the stored config cannot be read.
 std::optional<RunData> runDataOf(const tracking::RunRecord& record) {
   config::RunConfig config;
   try {
@@ -51,8 +52,9 @@ std::optional<RunData> runDataOf(const tracking::RunRecord& record) {
   const fs::path path = config.data.path;
   std::error_code error;
   if (fs::exists(path, error) || path.is_absolute()) return RunData{path, config.data.image_size};
-  const fs::path in_source = fs::path(FERLAB_SOURCE_DIR) / path;
-  if (fs::exists(in_source, error)) return RunData{in_source, config.data.image_size};
+  const std::optional<std::string> root = core::resourceRoot();
+  const fs::path in_root = root ? fs::path(*root) / path : fs::path();
+  if (root && fs::exists(in_root, error)) return RunData{in_root, config.data.image_size};
   return RunData{path, config.data.image_size};
 }
 

@@ -42,13 +42,17 @@ struct ReportOptions {
   int confusion_panels = 4;  ///< confusion matrices side by side (best run first)
 };
 
-/// $FERLAB_REPORT_ASSETS when set and not empty, else <source>/reports/assets.
+/// $FERLAB_REPORT_ASSETS when set and not empty, else <root>/reports/assets beside the
+/// running executable (core/ResourcePaths.h: build/ferlab -> <checkout>/reports/assets).
+/// Throws DataError naming the path looked for and FERLAB_REPORT_ASSETS when that folder
+/// does not exist.
 std::string defaultReportAssetsDir();
 
-/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError
-/// (<assets_dir>/vega-bundle.js is missing: the message names the path and says to run
-/// scripts/setup.sh). A missing or unreadable vega-bundle.json only shows "n/a" versions.
-/// Missing images for the errors gallery are reported in the page, not thrown.
+/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError (no
+/// assets folder found, see defaultReportAssetsDir(); <assets_dir>/vega-bundle.js is
+/// missing: the message names the path and says to run scripts/setup.sh). A missing or unreadable
+/// vega-bundle.json only shows "n/a" versions. Missing images for the errors gallery are reported
+/// in the page, not thrown.
 std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOptions& options);
 
 /// HTML-escapes & < > " ' (for text and attribute values).

@@ -4,13 +4,13 @@
 #include "framework/report/ReportSections.h"
 
 #include <cctype>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "framework/core/Errors.h"
+#include "framework/core/ResourcePaths.h"
 
 namespace ferlab::report::sections {
 namespace {
@@ -227,9 +227,9 @@ const char* pageScript() {
 namespace ferlab::report {
 
 std::string defaultReportAssetsDir() {
-  const char* assets = std::getenv("FERLAB_REPORT_ASSETS");
-  if (assets != nullptr && *assets != '\0') return assets;
-  return std::string(FERLAB_SOURCE_DIR) + "/reports/assets";
+  return core::findResource({"the report's chart libraries (vega-bundle.js)", "reports/assets",
+                             "FERLAB_REPORT_ASSETS",
+                             "run scripts/setup.sh (or scripts/install_report_assets.sh)"});
 }
 
 }  // namespace ferlab::report

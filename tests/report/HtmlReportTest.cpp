@@ -613,16 +613,35 @@ TEST_F(HtmlReportTest, MissingLibraryThrowsDataErrorNamingSetup) {
   }
 }
 
-// FERLAB_REPORT_ASSETS moves the default folder; unset or empty, it is <source>/reports/assets.
+// FERLAB_REPORT_ASSETS moves the default folder; unset or empty, it is <root>/reports/assets
+// where <root> is the folder above the executable's (core/ResourcePaths.h). For this test
+// binary, build/tests/test_report, that is build/reports/assets, which does not exist: the
+// error names it and the variable. (tests/cli/RelocatedBinaryTest.cpp finds it beside a
+// copied `ferlab`.)
 TEST(ReportAssets, EnvironmentOverridesTheDefaultFolder) {
   const char* saved = std::getenv("FERLAB_REPORT_ASSETS");
   const std::string restore = saved != nullptr ? saved : "";
   ::setenv("FERLAB_REPORT_ASSETS", "/elsewhere/assets", 1);
   EXPECT_EQ(defaultReportAssetsDir(), "/elsewhere/assets");
-  ::setenv("FERLAB_REPORT_ASSETS", "", 1);
-  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
-  ::unsetenv("FERLAB_REPORT_ASSETS");
-  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
+  const fs::path beside =
+      fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "reports" / "assets";
+  ASSERT_FALSE(fs::exists(beside)) << beside;
+  for (const bool empty : {true, false}) {
+    if (empty) {
+      ::setenv("FERLAB_REPORT_ASSETS", "", 1);
+    } else {
+      ::unsetenv("FERLAB_REPORT_ASSETS");
+    }
+    try {
+      defaultReportAssetsDir();
+      ADD_FAILURE() << "expected DataError";
+    } catch (const DataError& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find("not found: looked for " + beside.string()), std::string::npos)
+          << message;
+      EXPECT_NE(message.find("set FERLAB_REPORT_ASSETS"), std::string::npos) << message;
+    }
+  }
   if (saved != nullptr) ::setenv("FERLAB_REPORT_ASSETS", restore.c_str(), 1);
 }
 
