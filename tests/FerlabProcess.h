@@ -17,13 +17,13 @@ struct CommandResult {
   std::string output;  ///< stdout (and stderr with `merge_stderr`)
 };
 
-/// Runs `FERLAB_BINARY arguments` through the shell, with `environment` ("VAR=value ...")
-/// prefixed; stderr is joined to stdout unless `merge_stderr` is false.
-inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
-                               const std::string& environment = "") {
-  const std::string command = (environment.empty() ? "" : "env " + environment + " ") +
-                              std::string(FERLAB_BINARY) + " " + arguments +
-                              (merge_stderr ? " 2>&1" : " 2>/dev/null");
+/// Runs `binary arguments` through the shell, with `environment` ("VAR=value ...", or any
+/// env(1) options such as "-u VAR") prefixed; stderr is joined to stdout unless
+/// `merge_stderr` is false.
+inline CommandResult runProgram(const std::string& binary, const std::string& arguments,
+                                bool merge_stderr = true, const std::string& environment = "") {
+  const std::string command = (environment.empty() ? "" : "env " + environment + " ") + binary +
+                              " " + arguments + (merge_stderr ? " 2>&1" : " 2>/dev/null");
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
@@ -34,6 +34,12 @@ inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr =
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+/// runProgram with the `ferlab` binary of this build (FERLAB_BINARY).
+inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
+                               const std::string& environment = "") {
+  return runProgram(FERLAB_BINARY, arguments, merge_stderr, environment);
 }
 
 /// Copies the first `count` files (by name) of `from` whose name starts with `prefix` into

@@ -1,42 +1,20 @@
 #include "framework/core/Provenance.h"
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
-#include <memory>
 
-#include <fmt/format.h>
+// Written into the build folder by cmake/BuildStamp.cmake at every build (CMakeLists.txt,
+// target ferlab_build_stamp): FERLAB_BUILD_VERSION and FERLAB_BUILD_GIT_COMMIT.
+#include "framework/core/BuildStamp.h"
 
 namespace ferlab::core {
-namespace {
-
-std::string runCommand(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return {};
-  std::string output;
-  std::array<char, 256> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) output += buffer.data();
-  while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-  return output;
-}
-
-}  // namespace
 
 std::string gitCommit() {
-  static const std::string commit = [] {
-    const std::string git = fmt::format("git -C '{}' ", FERLAB_SOURCE_DIR);
-    std::string head = runCommand(git + "rev-parse HEAD 2>/dev/null");
-    if (head.empty()) return std::string("unknown");
-    const std::string changes =
-        runCommand(git + "status --porcelain --untracked-files=no 2>/dev/null");
-    return changes.empty() ? head : head + "-dirty";
-  }();
-  return commit;
+  return FERLAB_BUILD_GIT_COMMIT;
 }
 
 std::string ferlabVersion() {
-  return FERLAB_VERSION;
+  return FERLAB_BUILD_VERSION;
 }
 
 std::string utcNowIso8601() {

@@ -1,17 +1,20 @@
 #pragma once
-// Where a result came from: the project's git commit and wall-clock timestamps. Library
-// versions of LibTorch and OpenCV live with the modules that link them
-// (train/GridRunner.h, data/Fer2013Reader.h).
+// Where a result came from: the git commit and version the binary was built from, and
+// wall-clock timestamps. Library versions of LibTorch and OpenCV live with the modules that
+// link them (train/GridRunner.h, data/Fer2013Reader.h).
 
 #include <string>
 
 namespace ferlab::core {
 
-/// `git rev-parse HEAD` of the FERLab source tree, with "-dirty" when tracked files differ
-/// from it; "unknown" when git or the repository is unavailable. Never throws.
+/// The commit the binary was built from, stamped at build time (cmake/BuildStamp.cmake runs
+/// `git rev-parse HEAD` on the source tree at every build): "<sha>", with "-dirty" when
+/// tracked files differed from it (`git diff --quiet HEAD`); "unknown" when git or the
+/// repository was unavailable at build time. Runs nothing at run time, so a copied or
+/// installed binary reports the same. Never throws.
 std::string gitCommit();
 
-/// FERLab's own version (CMake project version).
+/// FERLab's own version (the CMake project version, stamped at build time).
 std::string ferlabVersion();
 
 /// Current UTC time as ISO 8601, e.g. "2026-11-21T09:13:00Z".

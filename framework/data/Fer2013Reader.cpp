@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -338,6 +339,24 @@ Split parseUsage(std::string_view field, const std::string& where) {
       "{}: unknown Usage '{}' (expected Training, PublicTest or PrivateTest)", where, usage));
 }
 
+// The label and Usage of the data row `line` (line `lineNumber` of `path`), and its pixels
+// field, unquoted, in `pixels`.
+CsvRow parseRow(std::string_view line, const CsvColumns& columns, const std::string& path,
+                std::size_t lineNumber, std::string_view* pixels) {
+  const std::string where = fmt::format("{}:{}", path, lineNumber);
+  const std::vector<std::string_view> fields = splitFields(line);
+  if (fields.size() != columns.count) {
+    throw DataError(
+        fmt::format("{}: expected {} fields, got {}", where, columns.count, fields.size()));
+  }
+  CsvRow row;
+  row.line = lineNumber;
+  row.label = parseLabel(fields[columns.emotion], where);
+  row.split = columns.usage ? parseUsage(fields[*columns.usage], where) : Split::Train;
+  *pixels = unquote(fields[columns.pixels]);
+  return row;
+}
+
 // Parses "70 80 82 ..." into exactly `out.size()` bytes. Hand-written rather than a stream:
 // the full CSV holds 83 million values.
 void parsePixels(std::string_view text, const std::string& path, std::size_t line,
@@ -471,17 +490,8 @@ RawChallengeCsv scanChallengeCsv(const std::string& path) {
       continue;
     }
     if (trim(line).empty()) continue;
-    const std::string where = fmt::format("{}:{}", path, lineNumber);
-    const std::vector<std::string_view> fields = splitFields(line);
-    if (fields.size() != columns->count) {
-      throw DataError(
-          fmt::format("{}: expected {} fields, got {}", where, columns->count, fields.size()));
-    }
-    CsvRow row;
-    row.line = lineNumber;
-    row.label = parseLabel(fields[columns->emotion], where);
-    row.split = columns->usage ? parseUsage(fields[*columns->usage], where) : Split::Train;
-    const std::string_view pixels = unquote(fields[columns->pixels]);
+    std::string_view pixels;
+    CsvRow row = parseRow(line, *columns, path, lineNumber, &pixels);
     row.pixels_offset = static_cast<std::size_t>(pixels.data() - text.data());
     row.pixels_length = pixels.size();
     csv.rows.push_back(row);
@@ -518,6 +528,44 @@ Dataset readChallengeCsv(const std::string& path, int imageSize, SplitCoverage* 
   const RawChallengeCsv csv = scanChallengeCsv(path);
   if (coverage != nullptr) *coverage = csv.coverage;
   return decodeChallengeCsv(csv, imageSize);
+}
+
+Dataset readChallengeCsvLines(const std::string& path, const std::vector<std::size_t>& lines,
+                              int imageSize) {
+  checkImageSize(imageSize);
+  std::error_code error;
+  if (!fs::exists(path, error)) throw DataError(fmt::format("{}: does not exist", path));
+  if (fs::is_directory(path, error)) throw DataError(fmt::format("{}: is a folder", path));
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw DataError(fmt::format("{}: cannot open file", path));
+  const std::set<std::size_t> wanted(lines.begin(), lines.end());
+  const std::size_t pixelsPerImage = static_cast<std::size_t>(imageSize) * imageSize;
+  const std::string fileName = fs::path(path).filename().string();
+  Dataset dataset = allocateDataset(0, imageSize);
+  std::optional<CsvColumns> columns;
+  std::string text;
+  // Line by line, stopping after the last line asked for: the full CSV is 290 MB.
+  for (std::size_t lineNumber = 1;
+       !wanted.empty() && lineNumber <= *wanted.rbegin() && std::getline(file, text);
+       ++lineNumber) {
+    std::string_view line(text);
+    if (lineNumber == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!columns) {
+      columns = parseHeader(line, path);
+      continue;
+    }
+    if (wanted.count(lineNumber) == 0 || trim(line).empty()) continue;
+    std::string_view pixels;
+    const CsvRow row = parseRow(line, *columns, path, lineNumber, &pixels);
+    dataset.labels.push_back(row.label);
+    dataset.splits.push_back(row.split);
+    dataset.sample_ids.push_back(fmt::format("{}:{}", fileName, lineNumber));
+    dataset.pixels.resize(dataset.pixels.size() + pixelsPerImage);
+    parsePixels(pixels, path, lineNumber,
+                dataset.pixels.data() + dataset.pixels.size() - pixelsPerImage, pixelsPerImage);
+  }
+  return dataset;
 }
 
 std::string opencvVersion() {

@@ -90,6 +90,16 @@ RawChallengeCsv scanChallengeCsv(const std::string& path);
 /// Parses the pixels of every row of `csv`. Throws DataError naming path:line.
 Dataset decodeChallengeCsv(const RawChallengeCsv& csv, int image_size);
 
+/// Decodes only the data rows on the 1-based `lines` of the challenge CSV at `path` (the N of
+/// the sample ids "<file>.csv:N" that decodeChallengeCsv gives), for looking up a few stored
+/// samples, such as a report's gallery: reading stops after the last line asked for. The
+/// result holds the rows found, in file order, with the labels, splits, sample ids and
+/// `image_size` x `image_size` pixels readChallengeCsv gives them; a line that is the
+/// header, blank or past the end of the file is left out. Throws DataError naming the path
+/// (missing file, a folder, missing column) or path:line (a requested row that is malformed).
+Dataset readChallengeCsvLines(const std::string& path, const std::vector<std::size_t>& lines,
+                              int image_size);
+
 /// OpenCV's version string (cv::getVersionString()), recorded with every run.
 std::string opencvVersion();
 

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "framework/core/Errors.h"
+#include "framework/core/ResourcePaths.h"
 
 extern char** environ;
 
@@ -74,9 +75,8 @@ std::string pythonFor(const FigureOptions& options) {
 }  // namespace
 
 std::string defaultPython() {
-  const char* configured = std::getenv("FERLAB_PYTHON");
-  if (configured != nullptr && *configured != '\0') return configured;
-  return std::string(FERLAB_SOURCE_DIR) + "/.venv/bin/python";
+  return core::findResource({"the Python interpreter with vl-convert-python", ".venv/bin/python",
+                             "FERLAB_PYTHON", "run scripts/setup.sh"});
 }
 
 std::vector<std::string> renderFigures(const std::vector<Figure>& figures, const std::string& dir,
@@ -85,12 +85,14 @@ std::vector<std::string> renderFigures(const std::vector<Figure>& figures, const
   if (!(options.png_scale > 0)) {
     throw DataError(fmt::format("renderFigures: PNG scale {} is not positive", options.png_scale));
   }
-  const std::string script = options.script.empty()
-                                 ? std::string(FERLAB_SOURCE_DIR) + "/scripts/render_vega.py"
-                                 : options.script;
   // Check what can be checked before drawing anything; a missing vl-convert-python is
   // reported by the script (status 3).
   const std::string python = pythonFor(options);
+  const std::string script =
+      options.script.empty()
+          ? core::findResource({"the figure renderer", "scripts/render_vega.py", nullptr,
+                                "copy scripts/render_vega.py of the FERLab source there"})
+          : options.script;
   if (!fs::is_regular_file(script)) {
     throw DataError(fmt::format("{}: renderer script missing: run scripts/setup.sh", script));
   }

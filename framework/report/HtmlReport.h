@@ -15,6 +15,11 @@
 // names, config values, error messages) is HTML-escaped, and JSON embedded in <script> is
 // escaped so "</script>" cannot end the block. Runs that failed, are still running or have no
 // stored predictions render with "n/a" where a value is missing.
+//
+// The implementation is one file per concept, sharing framework/report/ReportSections.h
+// (internal): ReportData.cpp (store queries), ReportHtml.cpp (HTML building blocks), one
+// file per section or group of sections, ErrorGallery.cpp, PageAssets.cpp (inlined bundle,
+// CSS, script, provenance), and HtmlReport.cpp (the page).
 
 #include <cstdint>
 #include <string>
@@ -37,13 +42,17 @@ struct ReportOptions {
   int confusion_panels = 4;  ///< confusion matrices side by side (best run first)
 };
 
-/// $FERLAB_REPORT_ASSETS when set and not empty, else <source>/reports/assets.
+/// $FERLAB_REPORT_ASSETS when set and not empty, else <root>/reports/assets beside the
+/// running executable (core/ResourcePaths.h: build/ferlab -> <checkout>/reports/assets).
+/// Throws DataError naming the path looked for and FERLAB_REPORT_ASSETS when that folder
+/// does not exist.
 std::string defaultReportAssetsDir();
 
-/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError
-/// (<assets_dir>/vega-bundle.js is missing: the message names the path and says to run
-/// scripts/setup.sh). A missing or unreadable vega-bundle.json only shows "n/a" versions.
-/// Missing images for the errors gallery are reported in the page, not thrown.
+/// Renders the page. Throws StoreError (unknown or ambiguous run id) or DataError (no
+/// assets folder found, see defaultReportAssetsDir(); <assets_dir>/vega-bundle.js is
+/// missing: the message names the path and says to run scripts/setup.sh). A missing or unreadable
+/// vega-bundle.json only shows "n/a" versions. Missing images for the errors gallery are reported
+/// in the page, not thrown.
 std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOptions& options);
 
 /// HTML-escapes & < > " ' (for text and attribute values).

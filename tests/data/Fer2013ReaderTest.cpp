@@ -352,6 +352,46 @@ TEST_F(ChallengeCsv, WrongFieldCountNamesFileAndLine) {
   EXPECT_EQ(errorOf(write()), csvPath_.string() + ":2: expected 3 fields, got 4");
 }
 
+// The gallery's lookup: only the requested rows, decoded exactly as the whole-file reader does.
+TEST_F(ChallengeCsv, ReadsOnlyTheRequestedLines) {
+  const Dataset all = readChallengeCsv(write(), 48, nullptr);
+  ASSERT_GE(all.size(), 5u);
+  // Line 1 is the header and the last line is past the end: both are left out; order and
+  // repeats in the request do not matter.
+  const std::size_t past_end = all.size() + 2;
+  const Dataset some = readChallengeCsvLines(csvPath_.string(), {5, 2, past_end, 1, 3, 5}, 48);
+  const std::vector<std::size_t> rows = {0, 1, 3};  // lines 2, 3 and 5
+  ASSERT_EQ(some.size(), rows.size());
+  EXPECT_EQ(some.class_names, all.class_names);
+  const std::size_t pixels = 48 * 48;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(some.sample_ids[i], all.sample_ids[rows[i]]);
+    EXPECT_EQ(some.labels[i], all.labels[rows[i]]);
+    EXPECT_EQ(some.splits[i], all.splits[rows[i]]);
+    EXPECT_TRUE(std::equal(some.pixels.begin() + i * pixels, some.pixels.begin() + (i + 1) * pixels,
+                           all.pixels.begin() + rows[i] * pixels))
+        << some.sample_ids[i];
+  }
+  EXPECT_EQ(some.pixels.size(), rows.size() * pixels);
+  EXPECT_EQ(readChallengeCsvLines(csvPath_.string(), {}, 48).size(), 0u);
+}
+
+TEST_F(ChallengeCsv, RequestedLinesAreValidatedAndOthersNotRead) {
+  std::string& row = rows_[2];  // line 4
+  row = row.substr(0, row.rfind(' ')) + row.substr(row.rfind(','));
+  const std::string path = write();
+  // Line 4 is malformed, but only lines 2 and 3 are asked for.
+  EXPECT_EQ(readChallengeCsvLines(path, {2, 3}, 48).size(), 2u);
+  EXPECT_EQ(dataErrorOf([&] {
+              readChallengeCsvLines(path, {2, 4}, 48);
+            }),
+            path + ":4: expected 2304 pixel values, got 2303");
+  EXPECT_EQ(dataErrorOf([&] { readChallengeCsvLines(path + ".missing", {2}, 48); }),
+            path + ".missing: does not exist");
+  EXPECT_EQ(dataErrorOf([&] { readChallengeCsvLines(dir_.path().string(), {2}, 48); }),
+            dir_.path().string() + ": is a folder");
+}
+
 // ---------------------------------------------------------------- the real dataset ----
 
 TEST(RealFer2013, FolderCountsMatchTheReadme) {

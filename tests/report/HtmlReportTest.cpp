@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "framework/core/Errors.h"
 #include "framework/report/Charts.h"
@@ -507,6 +508,56 @@ TEST_F(HtmlReportTest, MissingImagesAreReportedNotThrown) {
   EXPECT_NE(errors.find("5 of 5 images were not found"), std::string::npos);
 }
 
+// A run on the challenge CSV: its gallery reads the rows of its sample ids
+// ("<file>.csv:<line>") with data::readChallengeCsvLines, and shows each image as the PNG of
+// the same pixels the folder layout holds.
+TEST_F(HtmlReportTest, ErrorsGalleryReadsTheChallengeCsv) {
+  const fs::path csv = dir_ / "faces.csv";
+  {
+    std::ofstream out(csv, std::ios::binary);
+    out << "emotion,pixels,Usage\n";
+    for (const auto& [id, label] : samples_) {
+      const cv::Mat image = cv::imread(kData + "/" + id, cv::IMREAD_GRAYSCALE);
+      ASSERT_EQ(image.total(), 48u * 48u) << id;
+      out << label << ",\"";
+      for (std::size_t i = 0; i < image.total(); ++i) {
+        out << (i == 0 ? "" : " ") << static_cast<int>(image.data[i]);
+      }
+      out << "\",PrivateTest\n";
+    }
+  }
+  RunRecord run = makeRun("b00000000002", "on the csv", "vggnet", "0.5");
+  run.config_json = R"({"data":{"format":"csv","path":")" + csv.string() + R"("}})";
+  run.experiment = "csv";
+  store_->ensureExperiment("csv", "experiments/csv.toml", {});
+  start(run);
+  addEpochs(run.id, 3, 1.0);
+  // Sample i is on line i + 2; every 9th is a mistake (samples 0, 9, 18, 27 and 36).
+  std::vector<std::pair<std::string, std::int64_t>> csv_samples;
+  for (std::size_t i = 0; i < samples_.size(); ++i) {
+    csv_samples.emplace_back("faces.csv:" + std::to_string(i + 2), samples_[i].second);
+  }
+  const auto test = makePredictions(csv_samples, 9, 0);
+  RunSummary summary;
+  summary.best_val_accuracy = 0.5;
+  store_->finishRun(run.id, summary, {metricsOf("PrivateTest", test)}, {{"PrivateTest", test}});
+  ReportOptions options = options_;
+  options.selection.experiments = {"csv"};
+  const std::string errors = section(renderHtmlReport(*store_, options), "errors");
+  EXPECT_EQ(countOf(errors, "<figure"), 5);
+  EXPECT_EQ(errors.find("image not found"), std::string::npos) << errors;
+  for (const std::size_t i : {0, 9, 18, 27, 36}) {
+    std::vector<unsigned char> png;
+    ASSERT_TRUE(cv::imencode(
+        ".png", cv::imread(kData + "/" + samples_[i].first, cv::IMREAD_GRAYSCALE), png));
+    const std::string uri =
+        "src=\"data:image/png;base64," + base64Encode(std::string(png.begin(), png.end())) + "\"";
+    EXPECT_NE(errors.find("alt=\"faces.csv:" + std::to_string(i + 2) + "\" " + uri),
+              std::string::npos)
+        << "sample " << i;
+  }
+}
+
 TEST_F(HtmlReportTest, ProvenanceListsEveryRun) {
   const std::string provenance = section(html_, "provenance");
   EXPECT_EQ(countOf(between(provenance, "<tbody>", "</tbody>"), "<tr>"), 6);
@@ -562,16 +613,35 @@ TEST_F(HtmlReportTest, MissingLibraryThrowsDataErrorNamingSetup) {
   }
 }
 
-// FERLAB_REPORT_ASSETS moves the default folder; unset or empty, it is <source>/reports/assets.
+// FERLAB_REPORT_ASSETS moves the default folder; unset or empty, it is <root>/reports/assets
+// where <root> is the folder above the executable's (core/ResourcePaths.h). For this test
+// binary, build/tests/test_report, that is build/reports/assets, which does not exist: the
+// error names it and the variable. (tests/cli/RelocatedBinaryTest.cpp finds it beside a
+// copied `ferlab`.)
 TEST(ReportAssets, EnvironmentOverridesTheDefaultFolder) {
   const char* saved = std::getenv("FERLAB_REPORT_ASSETS");
   const std::string restore = saved != nullptr ? saved : "";
   ::setenv("FERLAB_REPORT_ASSETS", "/elsewhere/assets", 1);
   EXPECT_EQ(defaultReportAssetsDir(), "/elsewhere/assets");
-  ::setenv("FERLAB_REPORT_ASSETS", "", 1);
-  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
-  ::unsetenv("FERLAB_REPORT_ASSETS");
-  EXPECT_EQ(defaultReportAssetsDir(), kAssetsDir);
+  const fs::path beside =
+      fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "reports" / "assets";
+  ASSERT_FALSE(fs::exists(beside)) << beside;
+  for (const bool empty : {true, false}) {
+    if (empty) {
+      ::setenv("FERLAB_REPORT_ASSETS", "", 1);
+    } else {
+      ::unsetenv("FERLAB_REPORT_ASSETS");
+    }
+    try {
+      defaultReportAssetsDir();
+      ADD_FAILURE() << "expected DataError";
+    } catch (const DataError& error) {
+      const std::string message = error.what();
+      EXPECT_NE(message.find("not found: looked for " + beside.string()), std::string::npos)
+          << message;
+      EXPECT_NE(message.find("set FERLAB_REPORT_ASSETS"), std::string::npos) << message;
+    }
+  }
   if (saved != nullptr) ::setenv("FERLAB_REPORT_ASSETS", restore.c_str(), 1);
 }
 
