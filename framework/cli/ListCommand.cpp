@@ -8,6 +8,7 @@
 #include "framework/cli/Cli.h"
 #include "framework/cli/CommandLine.h"
 #include "framework/cli/Table.h"
+#include "framework/config/ConfigLoader.h"
 #include "framework/core/Progress.h"
 #include "framework/tracking/SqliteStore.h"
 
@@ -68,19 +69,26 @@ std::string renderTable(const std::vector<tracking::RunRow>& rows) {
   for (const char* column : {"VAL_ACC", "TEST_ACC", "TEST_F1", "IMG/S", "DURATION"})
     header.emplace_back(column);
   TextTable table(header);
+  bool any_thinned = false;
   for (const auto& row : rows) {
     const auto& summary = row.summary;
     std::vector<std::string> cells = {row.record.id, row.record.name,
                                       tracking::statusName(row.record.status), row.record.backbone};
     for (const auto& key : grid_keys) cells.push_back(gridValue(row.record, key));
     cells.push_back(percentOrDash(summary.best_val_accuracy));
-    cells.push_back(percentOrDash(summary.test_accuracy));
+    // A thinned PrivateTest (data.eval_subset < 1) does not compare with published numbers.
+    const bool thinned = config::evalSubsetOf(row.record.config_json) < 1.0;
+    any_thinned = any_thinned || thinned;
+    cells.push_back(percentOrDash(summary.test_accuracy) + (thinned ? "*" : ""));
     cells.push_back(numberOrDash(summary.test_macro_f1, 3));
     cells.push_back(numberOrDash(summary.images_per_sec, 0));
     cells.push_back(summary.duration_s < 0 ? "-" : core::formatDuration(summary.duration_s));
     table.addRow(cells);
   }
-  return table.render();
+  return table.render() + (any_thinned ? "* evaluated on a thinned PublicTest/PrivateTest "
+                                         "(data.eval_subset < 1): not comparable with published "
+                                         "results\n"
+                                       : "");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "framework/cli/Cli.h"
 #include "framework/cli/CommandLine.h"
 #include "framework/cli/Table.h"
+#include "framework/config/ConfigLoader.h"
 #include "framework/core/Progress.h"
 #include "framework/tracking/SqliteStore.h"
 
@@ -189,6 +190,11 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   fmt::print("PublicTest acc {}  PrivateTest acc {}  PrivateTest macro-F1 {}  train {} img/s\n",
              percentOrDash(summary.best_val_accuracy), percentOrDash(summary.test_accuracy),
              numberOrDash(summary.test_macro_f1, 3), numberOrDash(summary.images_per_sec, 0));
+  if (const double eval_subset = config::evalSubsetOf(record.config_json); eval_subset < 1.0) {
+    fmt::print("NOT COMPARABLE with published results: PublicTest and PrivateTest thinned to {:g} "
+               "(data.eval_subset, a smoke test)\n",
+               eval_subset);
+  }
   fmt::print("\nresolved config:\n{}\n", json::parse(record.config_json).dump(2));
   if (!phases.empty()) fmt::print("\nphases:\n{}", phasesTable(phases));
   if (!epochs.empty())

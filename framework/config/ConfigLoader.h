@@ -92,6 +92,11 @@ std::string configReferenceMarkdown();
 /// it: for a ResolvedRun, resolvedJson(run.config) == run.resolved_json.
 std::string resolvedJson(const RunConfig& config);
 
+/// data.eval_subset of a recorded run (its config_json); 1.0 for records from before the key
+/// existed or that cannot be read. Below 1 the run's PublicTest and PrivateTest were thinned:
+/// its numbers do not compare with published ones, and ls, show and the report say so.
+double evalSubsetOf(const std::string& resolved_json);
+
 /// The keys that say how a run was executed, not what it is (train.device, train.threads,
 /// eval.batch_size, ...): recorded in resolved_json, left out of config_hash.
 std::vector<std::string> executionKeys();

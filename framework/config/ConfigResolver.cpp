@@ -282,6 +282,13 @@ std::string resolvedJson(const RunConfig& config) {
   return out.dump();
 }
 
+double evalSubsetOf(const std::string& resolved_json) {
+  const json stored = json::parse(resolved_json, nullptr, /*allow_exceptions=*/false);
+  if (!stored.is_object() || !stored.contains("data") || !stored["data"].is_object()) return 1.0;
+  const json& value = stored["data"].value("eval_subset", json(1.0));
+  return value.is_number() ? value.get<double>() : 1.0;
+}
+
 std::vector<std::string> executionKeys() {
   std::vector<std::string> keys;
   for (const Key& key : schema().keys()) {

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "framework/config/ConfigLoader.h"
 #include "framework/core/Progress.h"
 #include "framework/core/Provenance.h"
 
@@ -104,6 +105,12 @@ std::string renderSummary(const Context& context) {
   html += fmt::format("<dt>Validation (PublicTest) accuracy</dt><dd>{} at epoch {}</dd>\n",
                       percentText(summary.best_val_accuracy),
                       summary.best_epoch > 0 ? std::to_string(summary.best_epoch) : kMissing);
+  if (const double eval_subset = config::evalSubsetOf(best.row.record.config_json);
+      eval_subset < 1.0) {
+    test_accuracy += fmt::format(
+        " (NOT COMPARABLE with published results: PrivateTest thinned to {:g}, data.eval_subset)",
+        eval_subset);
+  }
   html += fmt::format("<dt>Test (PrivateTest) accuracy, 95% CI</dt><dd>{}</dd>\n",
                       escapeHtml(test_accuracy));
   html +=
@@ -171,7 +178,9 @@ std::string renderRunsTable(const Context& context) {
     html += numberCell(summary.best_epoch,
                        summary.best_epoch > 0 ? std::to_string(summary.best_epoch) : kMissing,
                        summary.best_epoch > 0);
-    html += numberCell(summary.test_accuracy, percentText(summary.test_accuracy));
+    const bool thinned = config::evalSubsetOf(record.config_json) < 1.0;
+    html += numberCell(summary.test_accuracy,
+                       percentText(summary.test_accuracy) + (thinned ? " (thinned)" : ""));
     html += numberCell(summary.test_macro_f1, fractionText(summary.test_macro_f1));
     html += numberCell(summary.images_per_sec, isKnown(summary.images_per_sec)
                                                    ? fmt::format("{:.0f}", summary.images_per_sec)

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "framework/core/AtomicFile.h"
 #include "framework/core/Errors.h"
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
@@ -115,14 +116,15 @@ std::vector<tracking::Prediction> predictionsFrom(const SplitEvaluation& evaluat
 
 void writeResolvedConfig(const fs::path& run_dir, const config::ResolvedRun& run) {
   fs::create_directories(run_dir);
-  std::ofstream(run_dir / "config.json") << run.resolved_json << '\n';
+  core::writeFileAtomically((run_dir / "config.json").string(), run.resolved_json + "\n");
 }
 
 // The input normalisation measured on the training split: `ferlab predict` needs it to feed
 // new images exactly as the model saw its training data (PredictCommand.cpp reads it).
 void writeInputNormalization(const fs::path& run_dir, const DeviceDataset& data) {
-  std::ofstream(run_dir / kNormalizationFile)
-      << fmt::format("{{\"mean\": {:.9g}, \"std\": {:.9g}}}\n", data.mean(), data.std());
+  core::writeFileAtomically(
+      (run_dir / kNormalizationFile).string(),
+      fmt::format("{{\"mean\": {:.9g}, \"std\": {:.9g}}}\n", data.mean(), data.std()));
 }
 
 // Trains and records one run; returns normally when it finished.

@@ -130,6 +130,13 @@ TEST(ConfigIdentity, DefaultConfigHashIsPinned) {
   EXPECT_EQ(single("").config_hash, "bb0a652886354930");
 }
 
+TEST(ConfigIdentity, EvalSubsetOfARecordedRun) {
+  EXPECT_EQ(evalSubsetOf(single("[data]\neval_subset = 0.25").resolved_json), 0.25);
+  EXPECT_EQ(evalSubsetOf(single("").resolved_json), 1.0);
+  EXPECT_EQ(evalSubsetOf("{}"), 1.0);          // recorded before the key existed
+  EXPECT_EQ(evalSubsetOf("not json"), 1.0);    // unreadable: shown as recorded
+}
+
 // --- rules that span keys -------------------------------------------------------------------
 
 TEST(ConfigRules, PhasesThatTrainNothingAreAnError) {

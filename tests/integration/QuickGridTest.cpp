@@ -200,6 +200,15 @@ seed = 2
   const auto epochs = store.epochs(run.record.id);
   ASSERT_EQ(epochs.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(epochs[static_cast<std::size_t>(i)].epoch, i + 1);
+
+  // data.eval_subset < 1: every view of the run says its numbers are not comparable.
+  const auto listed = runFerlab("ls --experiment resume --db " + db);
+  EXPECT_NE(listed.output.find("* evaluated on a thinned PublicTest/PrivateTest"),
+            std::string::npos)
+      << listed.output;
+  const auto shown = runFerlab("show " + run.record.id + " --db " + db);
+  EXPECT_NE(shown.output.find("NOT COMPARABLE with published results"), std::string::npos)
+      << shown.output;
 }
 
 // Transfer learning end to end: a torchvision ResNet-18 weight file (randomly initialised by
