@@ -156,6 +156,8 @@ Row runRow(const tracking::RunRow& run) {
           {"seed", r.seed},
           {"backbone", r.backbone},
           {"pretrained", r.pretrained < 0 ? Row(nullptr) : Row(r.pretrained == 1)},
+          {"weights_loaded", orNull(r.weights_loaded)},
+          {"weights_total", orNull(r.weights_total)},
           {"git_commit", orNull(r.git_commit)},
           {"ferlab_version", orNull(r.ferlab_version)},
           {"torch_version", orNull(r.torch_version)},

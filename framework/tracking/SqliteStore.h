@@ -57,6 +57,11 @@ struct RunRecord {
   /// 1: the backbone started from a weight file, 0: from random initialisation although it
   /// is an ImageNet backbone, -1: not applicable (a network trained from scratch).
   int pretrained = -1;
+  /// Backbone tensors (parameters and buffers) the weight file filled, of the backbone's
+  /// total: counts of tensors, not of scalars. -1 when no weight file was loaded (a network
+  /// trained from scratch, a backbone from random initialisation) or for runs recorded
+  /// before schema v5.
+  std::int64_t weights_loaded = -1, weights_total = -1;
   AlignmentCounts alignment;  ///< recorded by markRunning
   /// The precision the run trained in: "fp32" | "bf16" | "fp16" (train.precision, or fp32
   /// where the device lacked it); empty when unknown (runs recorded before schema v4).
@@ -147,7 +152,8 @@ class SqliteStore {
   /// Inserts the run as queued if its id is unknown; returns the stored record either way.
   RunRecord ensureRun(const RunRecord& run);
   std::optional<RunRecord> findRun(const std::string& id) const;
-  /// Marks the run running and records its provenance (started_at, versions, device, ...).
+  /// Marks the run running and records its provenance (started_at, versions, device,
+  /// pretrained and weight counts, alignment, precision).
   void markRunning(const RunRecord& run);
   /// Resume support: deletes epoch rows after `epoch` (those not covered by the checkpoint
   /// the run restarts from) and clears final metrics and predictions.

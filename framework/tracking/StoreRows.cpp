@@ -65,6 +65,8 @@ RunRow readRunRow(Row row) {
   r.alignment.face_only = row.knownInt();
   r.alignment.none = row.knownInt();
   r.precision = row.text();
+  r.weights_loaded = row.knownInt();
+  r.weights_total = row.knownInt();
   return result;
 }
 

@@ -166,7 +166,15 @@ constexpr const char* kSchemaV4 = R"sql(
 ALTER TABLE runs ADD COLUMN precision TEXT;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+// Version 5: how many of the backbone's tensors the weight file filled, of how many
+// (RunRecord::weights_loaded / weights_total); NULL without a weight file and for runs
+// recorded before.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE runs ADD COLUMN weights_loaded INTEGER;
+ALTER TABLE runs ADD COLUMN weights_total INTEGER;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.

@@ -168,7 +168,7 @@ void SqliteStore::markRunning(const RunRecord& run) {
                    "ended_at = NULL, error = NULL, git_commit = ?2, ferlab_version = ?3, "
                    "torch_version = ?4, opencv_version = ?5, device = ?6, dataset_key = ?7, "
                    "pretrained = ?9, align_aligned = ?10, align_face_only = ?11, align_none = ?12, "
-                   "precision = ?13 WHERE id = ?8");
+                   "precision = ?13, weights_loaded = ?14, weights_total = ?15 WHERE id = ?8");
   update.bind(1, run.started_at.empty() ? core::utcNowIso8601() : run.started_at);
   update.bindOptional(2, run.git_commit).bindOptional(3, run.ferlab_version);
   update.bindOptional(4, run.torch_version).bindOptional(5, run.opencv_version);
@@ -178,6 +178,8 @@ void SqliteStore::markRunning(const RunRecord& run) {
   bindCount(update, 11, run.alignment.face_only);
   bindCount(update, 12, run.alignment.none);
   update.bindOptional(13, run.precision);
+  bindCount(update, 14, run.weights_loaded);
+  bindCount(update, 15, run.weights_total);
   update.run();
   requireRun(ctx, run.id);
   transaction.commit();
