@@ -64,21 +64,38 @@ std::string listed(const std::vector<std::string>& names) {
       names.size() > kShown ? fmt::format(" and {} more", names.size() - kShown) : "");
 }
 
-// Loads config.weights into the backbone. The file's own classifier (torchvision's
-// classifier.* / fc.*, timm's fc.*) is not part of the backbone: reported, never an error.
-void loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& config) {
+// Loads config.weights into the backbone and returns how many of its tensors the file
+// filled. The file's own classifier (torchvision's classifier.* / fc.*, timm's fc.*) is not
+// part of the backbone: reported, never an error. A file that fills fewer than
+// kMinBackboneTensorsLoaded of the backbone is an error even when not strict.
+BackboneWeights loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& config) {
   if (config.weights.empty()) {
     log::warn(
         "model.weights is empty: {} starts from RANDOM initialisation (pretrained = false); "
         "see README \"ImageNet weights\" for where to get the weight files",
         config.name);
-    return;
+    return {};
   }
   const auto report = loadStateDict(backbone, readWeightFile(config.weights), /*strict=*/false);
   if (config.strict_weights && (!report.missing.empty() || !report.mismatched.empty())) {
     throw TrainError(fmt::format(
         "{}: does not fit {} (model.strict_weights): missing [{}], wrong shape [{}]",
         config.weights, config.name, listed(report.missing), listed(report.mismatched)));
+  }
+  BackboneWeights counts;
+  counts.loaded = static_cast<std::int64_t>(report.loaded.size());
+  counts.total = static_cast<std::int64_t>(report.loaded.size() + report.missing.size() +
+                                           report.mismatched.size());
+  if (counts.loaded == 0 ||
+      static_cast<double>(counts.loaded) < kMinBackboneTensorsLoaded * counts.total) {
+    // loadStateDict has copied what matched; the model is discarded with the exception.
+    throw TrainError(fmt::format(
+        "{}: not a weight file for {}: it fills {} of the backbone's {} tensors, fewer than "
+        "the {:.0f}% needed (a file for another architecture?); {} missing [{}], {} of the "
+        "wrong shape [{}]",
+        config.weights, config.name, counts.loaded, counts.total, 100 * kMinBackboneTensorsLoaded,
+        report.missing.size(), listed(report.missing), report.mismatched.size(),
+        listed(report.mismatched)));
   }
   log::info("{}: loaded {} tensors into {}; skipped from the file (not part of the backbone): {}",
             config.weights, report.loaded.size(), config.name,
@@ -89,12 +106,14 @@ void loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& conf
         config.weights, report.missing.size() + report.mismatched.size(), listed(report.missing),
         listed(report.mismatched));
   }
+  return counts;
 }
 
 ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_size,
-                                const InputNormalization& input) {
+                                const InputNormalization& input, BackboneWeights* weights) {
   auto backbone = makeBackbone(config.name);
-  loadBackboneWeights(*backbone, config);
+  const BackboneWeights loaded = loadBackboneWeights(*backbone, config);
+  if (weights != nullptr) *weights = loaded;
   TransferModelOptions options;
   options.image_size = image_size;
   options.input_size = config.input_size;
@@ -127,7 +146,8 @@ bool isImageNetBackbone(const std::string& name) {
 }
 
 ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
-                        const InputNormalization& input) {
+                        const InputNormalization& input, BackboneWeights* weights) {
+  if (weights != nullptr) *weights = {};
   if (config.name == "simple_cnn") {
     return SimpleCnn(commonOptions<SimpleCnnOptions>(config, image_size)).ptr();
   }
@@ -137,7 +157,7 @@ ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
   if (config.name == "elu_cnn") {
     return EluCnn(commonOptions<EluCnnOptions>(config, image_size)).ptr();
   }
-  if (isImageNetBackbone(config.name)) return makeTransferModel(config, image_size, input);
+  if (isImageNetBackbone(config.name)) return makeTransferModel(config, image_size, input, weights);
   throw ConfigError(fmt::format("model.name: unknown model '{}' (expected one of {})", config.name,
                                 fmt::join(modelNames(), ", ")));
 }
