@@ -320,7 +320,7 @@ int exportCommand(const std::vector<std::string>& args) {
   if (what != "runs" && what != "epochs" && what != "predictions") {
     throw UsageError(fmt::format("--what '{}': expected runs, epochs or predictions", what));
   }
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto runs = selectRunsFromArgs(store, selection_args);
   if (runs.empty()) log::warn("no run in {} matches the selection", db_path);
 

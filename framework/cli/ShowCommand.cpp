@@ -231,7 +231,7 @@ int showCommand(const std::vector<std::string>& args) {
   if (!parseCommandLine(args, options, positional, "usage: ferlab show RUN [--json] [--db PATH]",
                         values))
     return 0;
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto row = store.getRun(run_id);
   const auto epochs = store.epochs(row.record.id);
   const auto splits = store.splitMetrics(row.record.id);

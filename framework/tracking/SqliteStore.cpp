@@ -1,8 +1,16 @@
 #include "framework/tracking/SqliteStore.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include "framework/core/Errors.h"
+#include "framework/core/Log.h"
 #include "framework/tracking/Statement.h"
 #include "framework/tracking/StoreSchema.h"
 
@@ -14,6 +22,7 @@ namespace ferlab::tracking {
 
 using detail::Context;
 using detail::createParentFolders;
+using detail::openReadOnlyWithRetry;
 using detail::openWithRetry;
 using detail::readUserVersion;
 using detail::throwError;
@@ -42,7 +51,40 @@ RunStatus parseStatus(const std::string& name) {
                    "' (expected queued, running, finished or failed)");
 }
 
-SqliteStore::SqliteStore(const std::string& path) : path_(path) {
+namespace {
+
+/// The folder that holds `path` ("." for a bare file name).
+std::filesystem::path folderOf(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+bool writable(const std::filesystem::path& path) {
+  return ::access(path.c_str(), W_OK) == 0;
+}
+
+/// A read-only SQLite URI for `path` (https://sqlite.org/uri.html): '%', '?' and '#' are
+/// escaped so that any file name stays a file name.
+std::string readOnlyUri(const std::string& path, bool immutable) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02x}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?mode=ro" + (immutable ? "&immutable=1" : "");
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path, OpenMode mode)
+    : path_(path), read_only_(mode == OpenMode::ReadOnly) {
+  if (read_only_) {
+    openReadOnly();
+    return;
+  }
   createParentFolders(path_);
   const int rc =
       sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
@@ -58,6 +100,66 @@ SqliteStore::SqliteStore(const std::string& path) : path_(path) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw;
+  }
+}
+
+void SqliteStore::openReadOnly() {
+  std::error_code error;
+  const auto status = std::filesystem::status(path_, error);
+  if (status.type() == std::filesystem::file_type::none) {  // an error other than "not found"
+    throw StoreError(path_ + ": cannot read the tracking store: " + error.message());
+  }
+  if (!std::filesystem::exists(status)) {
+    throw StoreError(path_ +
+                     ": no tracking store here: the file does not exist (check --db; "
+                     "`ferlab run` creates the store)");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    throw StoreError(path_ + ": not a tracking store (not a regular file)");
+  }
+  // Without write access to the folder SQLite cannot create the -shm file a WAL reader
+  // needs; a store there cannot change under us unless a WAL is pending, so read it as
+  // immutable. (As root, access() grants writes that chmod forbids: only a read-only mount
+  // takes this branch; the rest works with plain mode=ro.)
+  const std::string wal = path_ + "-wal";
+  const bool pending_wal =
+      std::filesystem::exists(wal, error) && std::filesystem::file_size(wal, error) > 0;
+  const bool immutable = !writable(folderOf(path_)) && !pending_wal;
+  for (int attempt = 0;; ++attempt) {
+    const int rc = sqlite3_open_v2(readOnlyUri(path_, immutable).c_str(), &db_,
+                                   SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    int version = 0;
+    try {
+      const Context ctx{db_, path_, "opening the store read-only"};
+      if (rc != SQLITE_OK) {
+        if (!db_) throwError(ctx, "out of memory");
+        throwSqlite(ctx);
+      }
+      version = openReadOnlyWithRetry(ctx);
+      const int target = currentSchemaVersion();
+      if (version == target) return;
+      if (version == 0) throwError(ctx, "not a tracking store (empty, no schema)");
+      if (version > target) {
+        throwError(ctx, fmt::format("schema version {} is newer than this FERLab supports ({}); "
+                                    "upgrade FERLab",
+                                    version, target));
+      }
+      if (attempt > 0 || !writable(path_) || !writable(folderOf(path_))) {
+        throwError(ctx, fmt::format("schema version {} is older than this FERLab's ({}), and "
+                                    "the store cannot be migrated where it is read-only; open "
+                                    "it once with write access (e.g. `ferlab run`)",
+                                    version, target));
+      }
+    } catch (...) {
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw;
+    }
+    // An older schema in a writable file: migrate as any writer would, then read.
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    { SqliteStore migrate(path_, OpenMode::ReadWrite); }
+    log::info("{}: migrated the schema from version {} to read it", path_, version);
   }
 }
 

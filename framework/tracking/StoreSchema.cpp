@@ -254,6 +254,24 @@ void openWithRetry(const Context& ctx) {
   }
 }
 
+int openReadOnlyWithRetry(const Context& ctx) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(1);
+  sqlite3_extended_result_codes(ctx.db, 1);
+  if (sqlite3_busy_timeout(ctx.db, kBusyTimeoutMs) != SQLITE_OK) throwSqlite(ctx);
+  while (true) {
+    try {
+      // The first read checks the file header: a file that is not a database fails here.
+      return readUserVersion(ctx);
+    } catch (const SqliteError& error) {
+      if (!error.busy() || Clock::now() + pause > deadline) throw;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace detail
 
 int SqliteStore::currentSchemaVersion() {

@@ -22,4 +22,9 @@ int readUserVersion(const Context& ctx);
 /// Throws StoreError (a file that is not a database, a schema newer than this FERLab).
 void openWithRetry(const Context& ctx);
 
+/// A read-only connection's openWithRetry: sets the busy timeout and returns the schema
+/// version without changing the file (no WAL switch, no migration), retrying under the same
+/// 60 s budget while another process holds a lock. Throws StoreError (not a database).
+int openReadOnlyWithRetry(const Context& ctx);
+
 }  // namespace ferlab::tracking::detail

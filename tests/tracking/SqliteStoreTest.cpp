@@ -1,5 +1,6 @@
 #include "framework/tracking/SqliteStore.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -712,6 +713,84 @@ TEST_F(SqliteStoreTest, FileThatIsNotADatabaseNamesThePath) {
     const std::string message = e.what();
     EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
     EXPECT_NE(message.find("not a database"), std::string::npos) << message;
+  }
+}
+
+// --- OpenMode::ReadOnly -------------------------------------------------------------------
+// The read-only directory itself is tested through the binary (tests/cli/ReadOnlyStoreTest).
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenOfAMissingStoreCreatesNothing) {
+  try {
+    SqliteStore store(path_, OpenMode::ReadOnly);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path_ + ": no tracking store here", 0), 0u) << message;
+    EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(path_).parent_path()));  // not even the folder
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyReadsEverythingAndRefusesWrites) {
+  const RunRecord run = makeRun("readme", "exp", 0);
+  {
+    SqliteStore store(path_);
+    store.ensureRun(run);
+    store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
+  }
+  ::chmod(path_.c_str(), 0444);  // not enforced for root: the open mode is what is tested
+  const SqliteStore store(path_, OpenMode::ReadOnly);
+  EXPECT_TRUE(store.readOnly());
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
+  EXPECT_EQ(store.listRuns().size(), 1u);
+  EXPECT_EQ(store.getRun("read").record.id, run.id);
+  EXPECT_EQ(store.epochs(run.id).size(), 1u);
+  SqliteStore& writable = const_cast<SqliteStore&>(store);
+  try {
+    writable.failRun(run.id, "no");
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("readonly"), std::string::npos) << e.what();
+  }
+  ::chmod(path_.c_str(), 0644);
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenRejectsFilesThatAreNoStore) {
+  fs::create_directories(dir_ / "results");
+  std::ofstream(path_) << "";  // empty: SQLite would make it a database
+  EXPECT_THROW(SqliteStore(path_, OpenMode::ReadOnly), StoreError);
+  EXPECT_EQ(fs::file_size(path_), 0u);
+  std::ofstream(path_) << std::string(4096, 'z');
+  EXPECT_THROW(SqliteStore(path_, OpenMode::ReadOnly), StoreError);
+  EXPECT_THROW(SqliteStore(dir_.string(), OpenMode::ReadOnly), StoreError);  // a folder
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenMigratesAnOlderWritableStoreFirst) {
+  { SqliteStore store(path_); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const SqliteStore store(path_, OpenMode::ReadOnly);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
+  EXPECT_TRUE(store.listRuns().empty());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenRefusesNewerSchema) {
+  { SqliteStore store(path_); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    SqliteStore store(path_, OpenMode::ReadOnly);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
   }
 }
 
