@@ -156,6 +156,8 @@ Row runRow(const tracking::RunRow& run) {
           {"seed", r.seed},
           {"backbone", r.backbone},
           {"pretrained", r.pretrained < 0 ? Row(nullptr) : Row(r.pretrained == 1)},
+          {"weights_loaded", orNull(r.weights_loaded)},
+          {"weights_total", orNull(r.weights_total)},
           {"git_commit", orNull(r.git_commit)},
           {"ferlab_version", orNull(r.ferlab_version)},
           {"torch_version", orNull(r.torch_version)},
@@ -318,7 +320,7 @@ int exportCommand(const std::vector<std::string>& args) {
   if (what != "runs" && what != "epochs" && what != "predictions") {
     throw UsageError(fmt::format("--what '{}': expected runs, epochs or predictions", what));
   }
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto runs = selectRunsFromArgs(store, selection_args);
   if (runs.empty()) log::warn("no run in {} matches the selection", db_path);
 

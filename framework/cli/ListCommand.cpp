@@ -108,7 +108,7 @@ int listCommand(const std::vector<std::string>& args) {
                         "usage: ferlab ls [--experiment NAME] [--json] [--db PATH]", values)) {
     return 0;
   }
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto rows = store.listRuns(experiment);
   if (values.count("json")) {
     json array = json::array();

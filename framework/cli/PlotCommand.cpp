@@ -159,7 +159,7 @@ int plotCommand(const std::vector<std::string>& args) {
   if (resamples < 1000) {
     throw UsageError(fmt::format("--resamples {}: at least 1000 are needed", resamples));
   }
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto runs = selectRunsFromArgs(store, selection_args);
   if (runs.empty()) throw UsageError(fmt::format("no run in {} matches the selection", db_path));
 

@@ -285,7 +285,7 @@ int predictCommand(const std::vector<std::string>& args) {
     if (!fs::is_regular_file(image)) throw DataError(fmt::format("{}: no such image file", image));
   }
 
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto row = store.getRun(run_id);
   const Predictor predictor(row, results_dir, device);
   const auto names = classNamesOf(store, row.record.id, predictor.config().model.num_classes);

@@ -41,10 +41,7 @@ int reportCommand(const std::vector<std::string>& args) {
         fmt::format("--resamples {}: must be at least 1000", report_options.bootstrap_resamples));
   }
   report_options.selection = toSelection(selection);
-  if (!std::filesystem::exists(db_path)) {
-    throw StoreError(fmt::format("{}: no tracking store here (run `ferlab run` first)", db_path));
-  }
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto html = report::renderHtmlReport(store, report_options);
   const std::filesystem::path parent = std::filesystem::path(output).parent_path();
   std::error_code ignored;

@@ -130,6 +130,8 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
       {"ended_at", record.ended_at},
       {"error", record.error},
       {"pretrained", record.pretrained < 0 ? json(nullptr) : json(record.pretrained == 1)},
+      {"weights_loaded", record.weights_loaded < 0 ? json(nullptr) : json(record.weights_loaded)},
+      {"weights_total", record.weights_total < 0 ? json(nullptr) : json(record.weights_total)},
       {"alignment", alignmentJson(record.alignment)},
       {"best_epoch", row.summary.best_epoch},
       {"phases", phases_json},
@@ -163,6 +165,14 @@ void printClassCounts(const std::vector<tracking::EpochRecord>& epochs,
   }
 }
 
+// "yes (120 of 120 backbone tensors from the weight file)", "no (random init)".
+std::string pretrainedText(const tracking::RunRecord& record) {
+  if (record.pretrained != 1) return "no (random init)";
+  if (record.weights_loaded < 0) return "yes";  // recorded before schema v5
+  return fmt::format("yes ({} of {} backbone tensors from the weight file)", record.weights_loaded,
+                     record.weights_total);
+}
+
 void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
                const std::vector<tracking::SplitMetrics>& splits) {
@@ -179,6 +189,7 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
   fmt::print("git {}  ferlab {}  libtorch {}  opencv {}\n", record.git_commit,
              record.ferlab_version, record.torch_version, record.opencv_version);
   fmt::print("config hash {}  dataset {}\n", record.config_hash, record.dataset_key);
+  if (record.pretrained >= 0) fmt::print("pretrained {}\n", pretrainedText(record));
   if (record.alignment.aligned >= 0) {
     fmt::print("face alignment: {} aligned, {} face only, {} no face\n", record.alignment.aligned,
                record.alignment.face_only, record.alignment.none);
@@ -226,7 +237,7 @@ int showCommand(const std::vector<std::string>& args) {
   if (!parseCommandLine(args, options, positional, "usage: ferlab show RUN [--json] [--db PATH]",
                         values))
     return 0;
-  const tracking::SqliteStore store(db_path);
+  const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto row = store.getRun(run_id);
   const auto epochs = store.epochs(row.record.id);
   const auto splits = store.splitMetrics(row.record.id);

@@ -78,21 +78,38 @@ std::string listed(const std::vector<std::string>& names) {
       names.size() > kShown ? fmt::format(" and {} more", names.size() - kShown) : "");
 }
 
-// Loads config.weights into the backbone. The file's own classifier (torchvision's
-// classifier.* / fc.*, timm's fc.*) is not part of the backbone: reported, never an error.
-void loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& config) {
+// Loads config.weights into the backbone and returns how many of its tensors the file
+// filled. The file's own classifier (torchvision's classifier.* / fc.*, timm's fc.*) is not
+// part of the backbone: reported, never an error. A file that fills fewer than
+// kMinBackboneTensorsLoaded of the backbone is an error even when not strict.
+BackboneWeights loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& config) {
   if (config.weights.empty()) {
     log::warn(
         "model.weights is empty: {} starts from RANDOM initialisation (pretrained = false); "
         "see README \"ImageNet weights\" for where to get the weight files",
         config::choiceName(config.name));
-    return;
+    return {};
   }
   const auto report = loadStateDict(backbone, readWeightFile(config.weights), /*strict=*/false);
   if (config.strict_weights && (!report.missing.empty() || !report.mismatched.empty())) {
     throw TrainError(fmt::format(
         "{}: does not fit {} (model.strict_weights): missing [{}], wrong shape [{}]",
         config.weights, config::choiceName(config.name), listed(report.missing),
+        listed(report.mismatched)));
+  }
+  BackboneWeights counts;
+  counts.loaded = static_cast<std::int64_t>(report.loaded.size());
+  counts.total = static_cast<std::int64_t>(report.loaded.size() + report.missing.size() +
+                                           report.mismatched.size());
+  if (counts.loaded == 0 ||
+      static_cast<double>(counts.loaded) < kMinBackboneTensorsLoaded * counts.total) {
+    // loadStateDict has copied what matched; the model is discarded with the exception.
+    throw TrainError(fmt::format(
+        "{}: not a weight file for {}: it fills {} of the backbone's {} tensors, fewer than "
+        "the {:.0f}% needed (a file for another architecture?); {} missing [{}], {} of the "
+        "wrong shape [{}]",
+        config.weights, config.name, counts.loaded, counts.total, 100 * kMinBackboneTensorsLoaded,
+        report.missing.size(), listed(report.missing), report.mismatched.size(),
         listed(report.mismatched)));
   }
   log::info("{}: loaded {} tensors into {}; skipped from the file (not part of the backbone): {}",
@@ -104,12 +121,14 @@ void loadBackboneWeights(BackboneImpl& backbone, const config::ModelConfig& conf
         config.weights, report.missing.size() + report.mismatched.size(), listed(report.missing),
         listed(report.mismatched));
   }
+  return counts;
 }
 
 ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_size,
-                                const InputNormalization& input) {
+                                const InputNormalization& input, BackboneWeights* weights) {
   auto backbone = makeBackbone(config.name);
-  loadBackboneWeights(*backbone, config);
+  const BackboneWeights loaded = loadBackboneWeights(*backbone, config);
+  if (weights != nullptr) *weights = loaded;
   TransferModelOptions options;
   options.image_size = image_size;
   options.input_size = config.input_size;
@@ -130,8 +149,9 @@ ClassifierPtr makeTransferModel(const config::ModelConfig& config, int image_siz
 }  // namespace
 
 ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
-                        const InputNormalization& input) {
+                        const InputNormalization& input, BackboneWeights* weights) {
   using config::ModelName;
+  if (weights != nullptr) *weights = {};
   switch (config.name) {
     case ModelName::SimpleCnn:
       return SimpleCnn(commonOptions<SimpleCnnOptions>(config, image_size)).ptr();
@@ -147,7 +167,7 @@ ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
     case ModelName::ResNet50:
     case ModelName::MobileNetV2:
     case ModelName::Xception:
-      return makeTransferModel(config, image_size, input);
+      return makeTransferModel(config, image_size, input, weights);
   }
   throw std::logic_error("makeModel: unhandled model.name");
 }

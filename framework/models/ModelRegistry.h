@@ -24,14 +24,31 @@ struct InputNormalization {
   float mean = 0.5f, std = 0.25f;
 };
 
+/// The least fraction of the backbone's tensors (parameters and buffers, counted as tensors,
+/// not scalars) that a weight file must fill when model.strict_weights is false. Below it the
+/// file is taken for one of another architecture (a MobileNetV2 .pth named for a ResNet-18
+/// fills none of it), and makeModel throws rather than train from random initialisation
+/// under a "pretrained" label. 0.9 leaves room for a file that lacks a few buffers (e.g.
+/// BatchNorm's num_batches_tracked, absent from files saved by PyTorch < 0.4.1).
+inline constexpr double kMinBackboneTensorsLoaded = 0.9;
+
+/// How many of the backbone's tensors a weight file filled: `loaded` of `total`. Both -1 for
+/// a from-scratch network or an ImageNet backbone without a weight file.
+struct BackboneWeights {
+  std::int64_t loaded = -1, total = -1;
+};
+
 /// A model for grey `image_size` x `image_size` inputs, on the CPU. Initialisation draws
 /// from LibTorch's global generator: seed it first for reproducibility. Backbone weights
 /// come from config.weights when set (a torchvision / timm .pth or .safetensors file; the
-/// file's classifier is skipped). Throws ConfigError (unknown name, image size the network
-/// cannot take), DataError (unreadable weight file), TrainError (strict_weights and a key
-/// missing or of the wrong shape).
+/// file's classifier is skipped); `weights`, when given, receives how many backbone tensors
+/// it filled. Throws ConfigError (unknown name, image size the network cannot take),
+/// DataError (unreadable weight file), TrainError naming the file, the count and the first
+/// missing keys when the file fills none of the backbone's tensors or fewer than
+/// kMinBackboneTensorsLoaded of them (strict_weights = false), or when strict_weights is set
+/// and any key is missing or of the wrong shape.
 ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
-                        const InputNormalization& input = {});
+                        const InputNormalization& input = {}, BackboneWeights* weights = nullptr);
 
 /// Number of scalar parameters (trainable and frozen).
 std::int64_t parameterCount(const torch::nn::Module& module);

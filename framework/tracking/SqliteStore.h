@@ -57,6 +57,11 @@ struct RunRecord {
   /// 1: the backbone started from a weight file, 0: from random initialisation although it
   /// is an ImageNet backbone, -1: not applicable (a network trained from scratch).
   int pretrained = -1;
+  /// Backbone tensors (parameters and buffers) the weight file filled, of the backbone's
+  /// total: counts of tensors, not of scalars. -1 when no weight file was loaded (a network
+  /// trained from scratch, a backbone from random initialisation) or for runs recorded
+  /// before schema v5.
+  std::int64_t weights_loaded = -1, weights_total = -1;
   AlignmentCounts alignment;  ///< recorded by markRunning
   /// The precision the run trained in: "fp32" | "bf16" | "fp16" (train.precision, or fp32
   /// where the device lacked it); empty when unknown (runs recorded before schema v4).
@@ -127,11 +132,30 @@ struct RunRow {
   RunSummary summary;
 };
 
+/// How SqliteStore opens its file.
+enum class OpenMode {
+  /// Opens or creates the store (parent folders created), sets WAL, migrates the schema.
+  /// For `ferlab run` and anything else that records.
+  ReadWrite,
+  /// For the commands that only read (ls, show, report, export, plot): never creates the
+  /// file or its folders (a missing file throws StoreError "<path>: no tracking store here"),
+  /// opens SQLite read-only (`mode=ro` URI), so a read-only file works, and in a folder this
+  /// process cannot write (where SQLite could not create the WAL's -shm file) it opens the
+  /// file as immutable (`immutable=1`) when it has no pending WAL: a store nobody can write
+  /// there cannot change under the reader. A store of an older schema is migrated first
+  /// (through a read-write connection) when the file and its folder are writable, as any
+  /// opening for writing would; otherwise it throws StoreError naming both versions.
+  /// Writes through a read-only store throw StoreError (SQLite's "readonly database").
+  /// Opening a WAL store read-only in a writable folder may leave its -wal and -shm files.
+  ReadOnly,
+};
+
 class SqliteStore {
  public:
-  /// Opens or creates the store at `path` (parent folders created), sets WAL and a 60 s
-  /// busy timeout, migrates the schema to the current version. Throws StoreError.
-  explicit SqliteStore(const std::string& path);
+  /// Opens the store at `path` as `mode` says (see OpenMode): read-write sets WAL and
+  /// migrates the schema to the current version; both modes set a 60 s busy timeout.
+  /// Throws StoreError naming `path`.
+  explicit SqliteStore(const std::string& path, OpenMode mode = OpenMode::ReadWrite);
   ~SqliteStore();
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -139,6 +163,7 @@ class SqliteStore {
   static int currentSchemaVersion();
   int schemaVersion() const;
   const std::string& path() const { return path_; }
+  bool readOnly() const { return read_only_; }
 
   /// Creates the experiment if new; updates its source and grid keys otherwise.
   void ensureExperiment(const std::string& name, const std::string& source,
@@ -147,7 +172,8 @@ class SqliteStore {
   /// Inserts the run as queued if its id is unknown; returns the stored record either way.
   RunRecord ensureRun(const RunRecord& run);
   std::optional<RunRecord> findRun(const std::string& id) const;
-  /// Marks the run running and records its provenance (started_at, versions, device, ...).
+  /// Marks the run running and records its provenance (started_at, versions, device,
+  /// pretrained and weight counts, alignment, precision).
   void markRunning(const RunRecord& run);
   /// Resume support: deletes epoch rows after `epoch` (those not covered by the checkpoint
   /// the run restarts from) and clears final metrics and predictions.
@@ -176,7 +202,10 @@ class SqliteStore {
   std::vector<Prediction> predictions(const std::string& id, const std::string& split) const;
 
  private:
+  void openReadOnly();
+
   std::string path_;
+  bool read_only_ = false;
   sqlite3* db_ = nullptr;
 };
 

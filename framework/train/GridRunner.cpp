@@ -150,8 +150,9 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
                                   config.model.num_classes, dataset.class_names.size()));
   }
   torch::manual_seed(static_cast<std::uint64_t>(config.train.seed));
-  auto model =
-      models::makeModel(config.model, dataset.image_size, {device_data.mean(), device_data.std()});
+  models::BackboneWeights weights;
+  auto model = models::makeModel(config.model, dataset.image_size,
+                                 {device_data.mean(), device_data.std()}, &weights);
   log::info("run {} {}: {} ({} parameters) on {}, {} train / {} val / {} test images", record.id,
             record.name, config.model.name, models::parameterCount(*model), device.str(),
             device_data.count(data::Split::Train), device_data.count(data::Split::Val),
@@ -178,8 +179,11 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
     log::info("face alignment ({}): {} aligned, {} face only, {} no face", config.data.align,
               dataset.alignment.aligned, dataset.alignment.face_only, dataset.alignment.none);
   }
-  if (config::isImageNetBackbone(config.model.name))
-    record.pretrained = config.model.weights.empty() ? 0 : 1;
+  // Pretrained only when the backbone really received the file's tensors: makeModel throws
+  // for a file that fills fewer than models::kMinBackboneTensorsLoaded of them.
+  if (config::isImageNetBackbone(config.model.name)) record.pretrained = weights.loaded > 0 ? 1 : 0;
+  record.weights_loaded = weights.loaded;
+  record.weights_total = weights.total;
   record.precision = config::precisionName(trainer.precision());
   record.started_at = core::utcNowIso8601();
   store.markRunning(record);

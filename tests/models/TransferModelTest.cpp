@@ -1,9 +1,22 @@
 #include "framework/models/TransferModel.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "framework/core/Errors.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/models/backbones/ResNet.h"
+#include "tests/ReferencePython.h"
 
 namespace ferlab::models {
 namespace {
@@ -110,6 +123,116 @@ TEST(ModelRegistry, BuildsEveryImageNetBackboneWithANewHead) {
     EXPECT_EQ(model->forward(torch::randn({1, 1, 48, 48})).size(1), 7) << name;
   }
   EXPECT_FALSE(config::isImageNetBackbone(config::ModelName::SimpleCnn));
+}
+
+// --- Weight files that do not fit the backbone ------------------------------------------
+
+namespace fs = std::filesystem;
+
+std::string fileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// tests/models/transfer_weight_fixtures.py's torchvision files, written once per version of
+// the script and interpreter into a folder named after their hash (renamed into place, so
+// concurrent test processes never see half a set).
+fs::path backboneFixtures() {
+  static const fs::path folder = [] {
+    const fs::path script =
+        fs::path(FERLAB_SOURCE_DIR) / "tests/models/transfer_weight_fixtures.py";
+    const auto python = e2e::referencePython();
+    const auto hash = std::hash<std::string>{}(fileText(script) + "\n" + python);
+    const fs::path target =
+        fs::temp_directory_path() / fmt::format("ferlab-backbone-fixtures-{:016x}", hash);
+    if (fs::exists(target / "done")) return target;
+    fs::remove_all(target);
+    const fs::path scratch = target.string() + fmt::format(".tmp{}", ::getpid());
+    fs::remove_all(scratch);
+    const auto log = scratch.string() + ".log";
+    const auto command =
+        fmt::format("'{}' '{}' '{}' > '{}' 2>&1", python, script.string(), scratch.string(), log);
+    if (std::system(command.c_str()) != 0) {
+      throw std::runtime_error("fixture script failed: " + fileText(log));
+    }
+    fs::remove(log);
+    std::error_code taken;
+    fs::rename(scratch, target, taken);
+    if (taken) fs::remove_all(scratch);
+    return target;
+  }();
+  return folder;
+}
+
+config::ModelConfig resnet18With(const std::string& file) {
+  config::ModelConfig config;
+  config.name = "resnet18";
+  config.input_size = 32;
+  config.weights = (backboneFixtures() / file).string();
+  config.strict_weights = false;
+  return config;
+}
+
+// The message makeModel throws for `config`, or "" when it does not throw TrainError.
+std::string loadError(const config::ModelConfig& config) {
+  try {
+    makeModel(config, 48);
+  } catch (const TrainError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BackboneWeights, FullFileLoadsAndCountsEveryBackboneTensor) {
+  BackboneWeights weights;
+  const auto model = makeModel(resnet18With("resnet18.pth"), 48, {}, &weights);
+  // The backbone's tensors counted from the module itself: parameters plus buffers.
+  std::int64_t backbone_tensors = 0;
+  for (const auto& item : model->named_parameters()) {
+    if (item.key().rfind("backbone.", 0) == 0) ++backbone_tensors;
+  }
+  for (const auto& item : model->named_buffers()) {
+    if (item.key().rfind("backbone.", 0) == 0) ++backbone_tensors;
+  }
+  EXPECT_EQ(weights.total, backbone_tensors);
+  EXPECT_EQ(weights.total, 120);  // the file's 122 keys less fc.weight and fc.bias
+  EXPECT_EQ(weights.loaded, 120);
+}
+
+TEST(BackboneWeights, FileForAnotherArchitectureFailsWithoutStrictWeights) {
+  const auto config = resnet18With("mobilenet_v2.pth");
+  const std::string message = loadError(config);
+  ASSERT_FALSE(message.empty()) << "a MobileNetV2 file loaded into resnet18";
+  EXPECT_EQ(message.rfind(config.weights + ": not a weight file for resnet18", 0), 0u) << message;
+  EXPECT_NE(message.find("fills 0 of the backbone's 120 tensors"), std::string::npos) << message;
+  EXPECT_NE(message.find("120 missing [conv1.weight, bn1.weight"), std::string::npos) << message;
+  EXPECT_NE(message.find("and 112 more"), std::string::npos) << message;
+}
+
+TEST(BackboneWeights, PartialFileBelowTheThresholdFails) {
+  ASSERT_DOUBLE_EQ(kMinBackboneTensorsLoaded, 0.9);
+  const auto config = resnet18With("resnet18_no_layer4.pth");
+  const std::string message = loadError(config);
+  ASSERT_FALSE(message.empty()) << "90 of 120 tensors (75%) passed for a pretrained backbone";
+  EXPECT_NE(message.find(config.weights), std::string::npos) << message;
+  EXPECT_NE(message.find("fills 90 of the backbone's 120 tensors, fewer than the 90% needed"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("30 missing [layer4.0.conv1.weight"), std::string::npos) << message;
+}
+
+TEST(BackboneWeights, NoWeightFileMeansNoCounts) {
+  config::ModelConfig config;
+  config.name = "resnet18";
+  config.input_size = 32;
+  BackboneWeights weights{5, 5};
+  makeModel(config, 48, {}, &weights);
+  EXPECT_EQ(weights.loaded, -1);
+  EXPECT_EQ(weights.total, -1);
+  config.name = "simple_cnn";
+  weights = {5, 5};
+  makeModel(config, 48, {}, &weights);
+  EXPECT_EQ(weights.loaded, -1);
 }
 
 }  // namespace

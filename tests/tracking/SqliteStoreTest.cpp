@@ -1,5 +1,6 @@
 #include "framework/tracking/SqliteStore.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -164,7 +165,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 4);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 5);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -173,7 +174,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "5");
 }
 
 TEST_F(SqliteStoreTest, RunRecordRoundTripWithParamsAndGridValues) {
@@ -425,7 +426,9 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
                          "ALTER TABLE runs DROP COLUMN align_face_only; "
                          "ALTER TABLE runs DROP COLUMN align_none; "
                          "ALTER TABLE epochs DROP COLUMN class_counts; "
-                         "ALTER TABLE runs DROP COLUMN precision; PRAGMA user_version = 1",
+                         "ALTER TABLE runs DROP COLUMN precision; "
+                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -437,6 +440,61 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   EXPECT_EQ(store.findRun(run.id)->precision, "");  // unknown for runs recorded before v4
   store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
   EXPECT_EQ(store.phases(run.id).size(), 1u);
+}
+
+// Schema v5 added the weight counts: a v4 store (written before them) keeps its runs, reads
+// the counts as unknown, and records them once migrated.
+TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
+  RunRecord run = makeRun("v4run", "exp", 0);
+  {
+    SqliteStore store(path_);
+    store.ensureRun(run);
+    run.pretrained = 1;
+    run.precision = "fp32";
+    store.markRunning(run);
+    store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(queryText(path_, "PRAGMA user_version"), "4");
+
+  SqliteStore store(path_);
+  EXPECT_EQ(store.schemaVersion(), 5);
+  const RunRecord migrated = *store.findRun(run.id);
+  EXPECT_EQ(migrated.pretrained, 1);
+  EXPECT_EQ(migrated.precision, "fp32");
+  EXPECT_EQ(migrated.weights_loaded, -1);  // unknown for runs recorded before v5
+  EXPECT_EQ(migrated.weights_total, -1);
+  EXPECT_EQ(store.epochs(run.id).size(), 1u);
+  run.weights_loaded = 120;
+  run.weights_total = 122;
+  store.markRunning(run);
+  EXPECT_EQ(store.findRun(run.id)->weights_loaded, 120);
+  EXPECT_EQ(store.findRun(run.id)->weights_total, 122);
+}
+
+TEST_F(SqliteStoreTest, WeightCountsRoundTripAndUnknownIsNull) {
+  SqliteStore store(path_);
+  RunRecord run = makeRun("weighted", "exp", 0);
+  store.ensureRun(run);
+  EXPECT_EQ(store.findRun(run.id)->weights_loaded, -1);
+  run.pretrained = 1;
+  run.weights_loaded = 318;
+  run.weights_total = 318;
+  store.markRunning(run);
+  const RunRow row = store.getRun("weigh");
+  EXPECT_EQ(row.record.pretrained, 1);
+  EXPECT_EQ(row.record.weights_loaded, 318);
+  EXPECT_EQ(row.record.weights_total, 318);
+  run.weights_loaded = run.weights_total = -1;
+  store.markRunning(run);
+  EXPECT_EQ(queryText(path_, "SELECT weights_loaded IS NULL FROM runs"), "1");
 }
 
 TEST_F(SqliteStoreTest, PhasesAndPretrainedRoundTrip) {
@@ -655,6 +713,84 @@ TEST_F(SqliteStoreTest, FileThatIsNotADatabaseNamesThePath) {
     const std::string message = e.what();
     EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
     EXPECT_NE(message.find("not a database"), std::string::npos) << message;
+  }
+}
+
+// --- OpenMode::ReadOnly -------------------------------------------------------------------
+// The read-only directory itself is tested through the binary (tests/cli/ReadOnlyStoreTest).
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenOfAMissingStoreCreatesNothing) {
+  try {
+    SqliteStore store(path_, OpenMode::ReadOnly);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path_ + ": no tracking store here", 0), 0u) << message;
+    EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(path_).parent_path()));  // not even the folder
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyReadsEverythingAndRefusesWrites) {
+  const RunRecord run = makeRun("readme", "exp", 0);
+  {
+    SqliteStore store(path_);
+    store.ensureRun(run);
+    store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
+  }
+  ::chmod(path_.c_str(), 0444);  // not enforced for root: the open mode is what is tested
+  const SqliteStore store(path_, OpenMode::ReadOnly);
+  EXPECT_TRUE(store.readOnly());
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
+  EXPECT_EQ(store.listRuns().size(), 1u);
+  EXPECT_EQ(store.getRun("read").record.id, run.id);
+  EXPECT_EQ(store.epochs(run.id).size(), 1u);
+  SqliteStore& writable = const_cast<SqliteStore&>(store);
+  try {
+    writable.failRun(run.id, "no");
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("readonly"), std::string::npos) << e.what();
+  }
+  ::chmod(path_.c_str(), 0644);
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenRejectsFilesThatAreNoStore) {
+  fs::create_directories(dir_ / "results");
+  std::ofstream(path_) << "";  // empty: SQLite would make it a database
+  EXPECT_THROW(SqliteStore(path_, OpenMode::ReadOnly), StoreError);
+  EXPECT_EQ(fs::file_size(path_), 0u);
+  std::ofstream(path_) << std::string(4096, 'z');
+  EXPECT_THROW(SqliteStore(path_, OpenMode::ReadOnly), StoreError);
+  EXPECT_THROW(SqliteStore(dir_.string(), OpenMode::ReadOnly), StoreError);  // a folder
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenMigratesAnOlderWritableStoreFirst) {
+  { SqliteStore store(path_); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const SqliteStore store(path_, OpenMode::ReadOnly);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
+  EXPECT_TRUE(store.listRuns().empty());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyOpenRefusesNewerSchema) {
+  { SqliteStore store(path_); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    SqliteStore store(path_, OpenMode::ReadOnly);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
   }
 }
 

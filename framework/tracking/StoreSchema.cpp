@@ -1,0 +1,281 @@
+#include "framework/tracking/StoreSchema.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iterator>
+#include <system_error>
+#include <thread>
+
+#include "framework/core/Log.h"
+#include "framework/tracking/SqliteStore.h"
+
+namespace ferlab::tracking {
+namespace detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Schema. kMigrations[v] takes a store from version v to v + 1; append, never edit, so a
+// store written by an older FERLab is brought forward step by step.
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  name       TEXT PRIMARY KEY,
+  source     TEXT NOT NULL DEFAULT '',
+  grid_keys  TEXT NOT NULL DEFAULT '[]',  -- JSON array of dotted keys, in grid order
+  created_at TEXT NOT NULL                -- ISO 8601 UTC
+);
+
+CREATE TABLE runs (
+  id             TEXT PRIMARY KEY,
+  experiment     TEXT NOT NULL REFERENCES experiments(name),
+  name           TEXT NOT NULL,
+  status         TEXT NOT NULL DEFAULT 'queued'
+                 CHECK (status IN ('queued', 'running', 'finished', 'failed')),
+  grid_index     INTEGER NOT NULL DEFAULT 0,
+  config_json    TEXT NOT NULL DEFAULT '{}',
+  config_hash    TEXT NOT NULL DEFAULT '',
+  seed           INTEGER NOT NULL DEFAULT 0,
+  backbone       TEXT NOT NULL DEFAULT '',
+  -- Provenance and lifecycle; NULL while unknown.
+  git_commit     TEXT,
+  ferlab_version TEXT,
+  torch_version  TEXT,
+  opencv_version TEXT,
+  device         TEXT,
+  dataset_key    TEXT,
+  started_at     TEXT,
+  ended_at       TEXT,
+  error          TEXT,
+  -- RunSummary; NULL while unknown.
+  best_epoch          INTEGER,
+  best_val_accuracy   REAL,
+  best_val_macro_f1   REAL,
+  best_val_loss       REAL,
+  last_epoch          INTEGER,
+  last_val_accuracy   REAL,
+  last_train_loss     REAL,
+  last_train_accuracy REAL,
+  test_accuracy       REAL,
+  test_macro_f1       REAL,
+  images_per_sec      REAL,
+  duration_s          REAL
+);
+CREATE INDEX runs_by_experiment ON runs(experiment, grid_index);
+CREATE INDEX runs_by_status ON runs(status);
+
+-- The flattened resolved config, one row per key, so runs can be selected by parameter.
+-- in_grid: 0 for a fixed key, k > 0 when the key is the k-th axis of the experiment's grid.
+CREATE TABLE params (
+  run_id  TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  key     TEXT NOT NULL,
+  value   TEXT NOT NULL,
+  in_grid INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, key)
+);
+CREATE INDEX params_by_key ON params(key, value);
+
+CREATE TABLE epochs (
+  run_id         TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  epoch          INTEGER NOT NULL,
+  phase          TEXT NOT NULL,
+  train_loss     REAL,
+  train_accuracy REAL,
+  val_loss       REAL,
+  val_accuracy   REAL,
+  val_macro_f1   REAL,
+  lr             REAL,
+  images_per_sec REAL,
+  seconds        REAL,
+  PRIMARY KEY (run_id, epoch)
+);
+
+CREATE TABLE split_metrics (
+  run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  split    TEXT NOT NULL,
+  loss     REAL,
+  accuracy REAL,
+  macro_f1 REAL,
+  PRIMARY KEY (run_id, split)
+);
+
+CREATE TABLE class_metrics (
+  run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  split       TEXT NOT NULL,
+  class_index INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  precision   REAL,
+  recall      REAL,
+  f1          REAL,
+  support     INTEGER NOT NULL,
+  PRIMARY KEY (run_id, split, class_index)
+);
+
+-- Every cell of the k x k matrix, zeros included, so k survives the round trip.
+CREATE TABLE confusion (
+  run_id          TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  split           TEXT NOT NULL,
+  true_class      INTEGER NOT NULL,
+  predicted_class INTEGER NOT NULL,
+  count           INTEGER NOT NULL,
+  PRIMARY KEY (run_id, split, true_class, predicted_class)
+);
+
+-- probabilities: little-endian float32 array, one value per class.
+CREATE TABLE predictions (
+  run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  split         TEXT NOT NULL,
+  sample_index  INTEGER NOT NULL,
+  sample_id     TEXT NOT NULL,
+  label         INTEGER NOT NULL,
+  predicted     INTEGER NOT NULL,
+  probabilities BLOB NOT NULL,
+  PRIMARY KEY (run_id, split, sample_index)
+);
+)sql";
+
+// Version 2: freeze / fine-tune phases per run, and whether the run started from
+// pretrained weights (NULL for networks trained from scratch).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE phases (
+  run_id           TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  phase_index      INTEGER NOT NULL,  -- from 0, in training order
+  name             TEXT NOT NULL,
+  first_epoch      INTEGER NOT NULL,  -- 1-based
+  epochs           INTEGER NOT NULL,
+  trainable_params INTEGER NOT NULL,
+  total_params     INTEGER NOT NULL,
+  PRIMARY KEY (run_id, phase_index)
+);
+ALTER TABLE runs ADD COLUMN pretrained INTEGER;
+)sql";
+
+// Version 3: face-alignment outcomes of the run's dataset (NULL when alignment is off or
+// unknown), and the class distribution each training epoch actually presented (after
+// balancing): comma-separated counts, one per class, NULL when unknown.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE runs ADD COLUMN align_aligned INTEGER;
+ALTER TABLE runs ADD COLUMN align_face_only INTEGER;
+ALTER TABLE runs ADD COLUMN align_none INTEGER;
+ALTER TABLE epochs ADD COLUMN class_counts TEXT;
+)sql";
+
+// Version 4: the precision the run trained in ("fp32", "bf16", "fp16": train.precision, or
+// fp32 where the device lacked it); NULL for runs recorded before.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE runs ADD COLUMN precision TEXT;
+)sql";
+
+// Version 5: how many of the backbone's tensors the weight file filled, of how many
+// (RunRecord::weights_loaded / weights_total); NULL without a weight file and for runs
+// recorded before.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE runs ADD COLUMN weights_loaded INTEGER;
+ALTER TABLE runs ADD COLUMN weights_total INTEGER;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+
+// ---------------------------------------------------------------------------------------
+// Opening and migrating.
+
+constexpr int kBusyTimeoutMs = 60000;
+
+void configureConnection(const Context& ctx) {
+  sqlite3_extended_result_codes(ctx.db, 1);
+  if (sqlite3_busy_timeout(ctx.db, kBusyTimeoutMs) != SQLITE_OK) throwSqlite(ctx);
+  // The first statement reads the file header: a file that is not a database fails here.
+  Statement wal(ctx, "PRAGMA journal_mode=WAL");
+  const std::string mode = wal.step() ? Row(wal).text() : std::string();
+  if (mode != "wal") {
+    // Some filesystems (network mounts) cannot share WAL memory; the store still works,
+    // with writers serialised by the rollback journal, so warn rather than fail.
+    log::warn("{}: journal mode is '{}', not WAL; concurrent writers will wait longer", ctx.path,
+              mode);
+  }
+  // NORMAL is durable across application crashes in WAL mode and avoids an fsync per
+  // commit, which matters with one commit per epoch from several processes.
+  exec(ctx, "PRAGMA synchronous=NORMAL");
+  exec(ctx, "PRAGMA foreign_keys=ON");
+}
+
+void migrate(const Context& ctx) {
+  const int target = SqliteStore::currentSchemaVersion();
+  // Cheap check first so that opening a current store never takes the exclusive lock.
+  if (readUserVersion(ctx) == target) return;
+  Transaction transaction(ctx, "BEGIN EXCLUSIVE");
+  // Re-read under the lock: another process may have migrated while we waited for it.
+  const int found = readUserVersion(ctx);
+  if (found > target) {
+    throwError(ctx, "schema version " + std::to_string(found) +
+                        " is newer than this FERLab supports (" + std::to_string(target) +
+                        "); upgrade FERLab");
+  }
+  if (found == target) return;  // the transaction rolls back having changed nothing
+  for (int version = found; version < target; ++version) exec(ctx, kMigrations[version]);
+  // PRAGMA takes no bound parameters; the value is our own integer, not user input.
+  exec(ctx, "PRAGMA user_version = " + std::to_string(target));
+  transaction.commit();
+  log::debug("{}: migrated schema from version {} to {}", ctx.path, found, target);
+}
+
+}  // namespace
+
+void createParentFolders(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(parent, error);
+  if (error) {
+    throw StoreError(path + ": creating folder " + parent.string() + ": " + error.message());
+  }
+}
+
+int readUserVersion(const Context& ctx) {
+  Statement statement(ctx, "PRAGMA user_version");
+  statement.step();
+  return static_cast<int>(Row(statement).integer());
+}
+
+void openWithRetry(const Context& ctx) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(1);
+  while (true) {
+    try {
+      configureConnection(ctx);
+      migrate(Context{ctx.db, ctx.path, "migrating the schema"});
+      return;
+    } catch (const SqliteError& error) {
+      if (!error.busy() || Clock::now() + pause > deadline) throw;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
+}
+
+int openReadOnlyWithRetry(const Context& ctx) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(1);
+  sqlite3_extended_result_codes(ctx.db, 1);
+  if (sqlite3_busy_timeout(ctx.db, kBusyTimeoutMs) != SQLITE_OK) throwSqlite(ctx);
+  while (true) {
+    try {
+      // The first read checks the file header: a file that is not a database fails here.
+      return readUserVersion(ctx);
+    } catch (const SqliteError& error) {
+      if (!error.busy() || Clock::now() + pause > deadline) throw;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace detail
+
+int SqliteStore::currentSchemaVersion() {
+  return static_cast<int>(std::size(detail::kMigrations));
+}
+
+}  // namespace ferlab::tracking
