@@ -25,6 +25,8 @@ using detail::createParentFolders;
 using detail::openReadOnlyWithRetry;
 using detail::openWithRetry;
 using detail::readUserVersion;
+using detail::Row;
+using detail::Statement;
 using detail::throwError;
 using detail::throwSqlite;
 
@@ -169,6 +171,13 @@ SqliteStore::~SqliteStore() {
 
 int SqliteStore::schemaVersion() const {
   return readUserVersion(Context{db_, path_, "reading the schema version"});
+}
+
+std::string SqliteStore::storeId() const {
+  const Context ctx{db_, path_, "reading the store id"};
+  Statement statement(ctx, "SELECT value FROM store_info WHERE key = 'store_id'");
+  if (!statement.step()) throwError(ctx, "the store has no id (store_info is empty)");
+  return Row(statement).text();
 }
 
 }  // namespace ferlab::tracking

@@ -162,6 +162,9 @@ class SqliteStore {
 
   static int currentSchemaVersion();
   int schemaVersion() const;
+  /// This store's identity: 32 hex digits made once, when the store was created or migrated
+  /// to schema v6. Copies of the file share it. Throws StoreError when it is missing.
+  std::string storeId() const;
   const std::string& path() const { return path_; }
   bool readOnly() const { return read_only_; }
 

@@ -174,7 +174,16 @@ ALTER TABLE runs ADD COLUMN weights_loaded INTEGER;
 ALTER TABLE runs ADD COLUMN weights_total INTEGER;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+// Version 6: the store's identity, a random 128-bit hex id made once when the store is created
+// (or migrated). Checkpoints record it (train/Checkpoints.h), so a run folder written by
+// another store is recognised instead of silently resumed into one that lacks its history.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO store_info (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                       kSchemaV4, kSchemaV5, kSchemaV6};
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #if defined(__GLIBC__)
@@ -25,6 +26,7 @@
 #include "framework/data/SealedTestSplit.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
+#include "framework/train/Checkpoints.h"
 #include "framework/train/FinalEvaluation.h"
 #include "framework/train/Trainer.h"
 
@@ -127,6 +129,25 @@ void writeInputNormalization(const fs::path& run_dir, const DeviceDataset& data)
       fmt::format("{{\"mean\": {:.9g}, \"std\": {:.9g}}}\n", data.mean(), data.std()));
 }
 
+// A run folder whose last.pt another store wrote (same config and --results, another --db)
+// holds a history this store lacks: resuming from it would record a finished run without its
+// epochs. Move it aside, whole, and train from scratch; nothing is deleted. A checkpoint from
+// before owners were recorded is taken as this store's, as it always was.
+void setAsideForeignCheckpoints(const fs::path& run_dir, const CheckpointOwner& owner) {
+  const fs::path last = run_dir / "last.pt";
+  if (!fs::exists(last)) return;
+  const std::optional<CheckpointOwner> found = readOwner(last.string());
+  if (!found || *found == owner) return;
+  fs::path aside = run_dir.string() + ".store-" + found->store_id.substr(0, 8);
+  for (int n = 2; fs::exists(aside); ++n)
+    aside = run_dir.string() + ".store-" + found->store_id.substr(0, 8) + "-" + std::to_string(n);
+  fs::rename(run_dir, aside);
+  log::warn(
+      "{}: checkpoints of run {} in another store (id {}), whose epochs this store does not "
+      "have: moved to {}; training {} from scratch",
+      run_dir.string(), found->run_id, found->store_id, aside.string(), owner.run_id);
+}
+
 // Trains and records one run; returns normally when it finished.
 void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
               tracking::SqliteStore& store, DatasetMemo& datasets,
@@ -158,9 +179,12 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
             device_data.count(data::Split::Train), device_data.count(data::Split::Val),
             splits.test.size());
 
+  const CheckpointOwner owner{store.storeId(), record.id};
+  setAsideForeignCheckpoints(run_dir, owner);
   writeResolvedConfig(run_dir, run);
   writeInputNormalization(run_dir, device_data);
   Trainer trainer(config, model, device_data, run_dir.string());
+  trainer.setOwner(owner);
   const int completed = trainer.resume();
   if (completed > 0)
     log::info("resuming {} after epoch {} from {}", record.id, completed,

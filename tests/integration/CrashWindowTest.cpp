@@ -56,15 +56,14 @@ class CrashWindowTest : public ::testing::Test {
     std::vector<float> test_probabilities;
   };
 
-  static std::string storeArgs(const std::string& name) {
-    return " --db " + (root_ / name / "ferlab.db").string() + " --results " +
-           (root_ / name / "results").string();
-  }
-
-  /// Runs the experiment into its own store; `kill_at` = "" or "<point>:<epoch>".
-  static Outcome train(const std::string& name, const std::string& kill_at) {
+  /// Runs the experiment into the store `name`, with checkpoints under `results` (default: the
+  /// store's own folder); `kill_at` = "" or "<point>:<epoch>".
+  static Outcome train(const std::string& name, const std::string& kill_at,
+                       const std::string& results = "") {
     fs::create_directories(root_ / name);
-    const auto result = e2e::runFerlab("run " + config_ + storeArgs(name), true,
+    const std::string args = " --db " + (root_ / name / "ferlab.db").string() + " --results " +
+                             (root_ / (results.empty() ? name : results) / "results").string();
+    const auto result = e2e::runFerlab("run " + config_ + args, true,
                                        kill_at.empty() ? "" : "FERLAB_KILL_AT=" + kill_at);
     Outcome outcome;
     outcome.exit_code = result.exit_code;
@@ -134,6 +133,43 @@ TEST_F(CrashWindowTest, KillBetweenTheCheckpointsOrBeforeTheBestIsPromoted) {
                             "before-best-promotion:1", "before-best-promotion:3"}) {
     expectKilledThenResumedToTheReference(point);
   }
+}
+
+// A store and its checkpoint folders agree: the same config run with a new --db but the same
+// --results must not "resume" another store's checkpoint into a run without epochs.
+TEST_F(CrashWindowTest, ANewStoreSetsAnotherStoresCheckpointsAsideAndTrainsInFull) {
+  ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
+  const Outcome first = train("store_a", "", "shared");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const Outcome second = train("store_b", "", "shared");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("in another store"), std::string::npos) << second.output;
+  EXPECT_EQ(second.val_accuracy, reference_->val_accuracy);  // a full history, all 3 epochs
+  EXPECT_EQ(second.test_predicted, reference_->test_predicted);
+  int aside = 0;
+  for (const auto& entry : fs::directory_iterator(root_ / "shared" / "results" / "runs")) {
+    if (entry.path().filename().string().find(".store-") != std::string::npos) {
+      ++aside;
+      EXPECT_TRUE(fs::exists(entry.path() / "last.pt")) << entry.path();
+    }
+  }
+  EXPECT_EQ(aside, 1) << "store_a's checkpoints are kept, moved aside";
+}
+
+TEST_F(CrashWindowTest, AnInterruptedRunIgnoresCheckpointsAnotherStoreWroteSince) {
+  ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
+  // store_c is interrupted after recording epochs 1 and 2; store_d then trains the same run
+  // to the end in the same folder; store_c, resumed, must not adopt store_d's checkpoint.
+  const Outcome killed = train("store_c", "between-checkpoints:2", "shared_cd");
+  EXPECT_EQ(killed.exit_code, -1) << killed.output;
+  const Outcome other = train("store_d", "", "shared_cd");
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  const Outcome resumed = train("store_c", "", "shared_cd");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("in another store"), std::string::npos) << resumed.output;
+  EXPECT_EQ(resumed.val_accuracy, reference_->val_accuracy);
+  EXPECT_EQ(resumed.best_epoch, reference_->best_epoch);
+  EXPECT_EQ(resumed.test_predicted, reference_->test_predicted);
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ fs::path backboneFixtures() {
 
 config::ModelConfig resnet18With(const std::string& file) {
   config::ModelConfig config;
-  config.name = "resnet18";
+  config.name = config::ModelName::ResNet18;
   config.input_size = 32;
   config.weights = (backboneFixtures() / file).string();
   config.strict_weights = false;
@@ -223,13 +223,13 @@ TEST(BackboneWeights, PartialFileBelowTheThresholdFails) {
 
 TEST(BackboneWeights, NoWeightFileMeansNoCounts) {
   config::ModelConfig config;
-  config.name = "resnet18";
+  config.name = config::ModelName::ResNet18;
   config.input_size = 32;
   BackboneWeights weights{5, 5};
   makeModel(config, 48, {}, &weights);
   EXPECT_EQ(weights.loaded, -1);
   EXPECT_EQ(weights.total, -1);
-  config.name = "simple_cnn";
+  config.name = config::ModelName::SimpleCnn;
   weights = {5, 5};
   makeModel(config, 48, {}, &weights);
   EXPECT_EQ(weights.loaded, -1);

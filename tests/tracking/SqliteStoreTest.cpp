@@ -165,7 +165,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 5);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 6);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -174,7 +174,21 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "5");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "6");
+}
+
+TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
+  std::string id;
+  {
+    const SqliteStore store(path_);
+    id = store.storeId();
+  }
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_EQ(SqliteStore(path_).storeId(), id);  // reopening keeps it
+  EXPECT_EQ(SqliteStore(path_, OpenMode::ReadOnly).storeId(), id);
+  const std::string other = (fs::path(path_).parent_path() / "other.db").string();
+  EXPECT_NE(SqliteStore(other).storeId(), id);
 }
 
 TEST_F(SqliteStoreTest, RunRecordRoundTripWithParamsAndGridValues) {
@@ -428,7 +442,8 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
                          "ALTER TABLE epochs DROP COLUMN class_counts; "
                          "ALTER TABLE runs DROP COLUMN precision; "
                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 1",
+                         "ALTER TABLE runs DROP COLUMN weights_total; "
+                         "DROP TABLE store_info; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -440,6 +455,7 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   EXPECT_EQ(store.findRun(run.id)->precision, "");  // unknown for runs recorded before v4
   store.recordPhase(run.id, PhaseRecord{0, "head", 1, 3, 1000, 5000});
   EXPECT_EQ(store.phases(run.id).size(), 1u);
+  EXPECT_EQ(store.storeId().size(), 32u);  // v6 gave the old store an id
 }
 
 // Schema v5 added the weight counts: a v4 store (written before them) keeps its runs, reads
@@ -465,7 +481,7 @@ TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
   ASSERT_EQ(queryText(path_, "PRAGMA user_version"), "4");
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 5);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   const RunRecord migrated = *store.findRun(run.id);
   EXPECT_EQ(migrated.pretrained, 1);
   EXPECT_EQ(migrated.precision, "fp32");
