@@ -202,9 +202,10 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
              percentOrDash(summary.best_val_accuracy), percentOrDash(summary.test_accuracy),
              numberOrDash(summary.test_macro_f1, 3), numberOrDash(summary.images_per_sec, 0));
   if (const double eval_subset = config::evalSubsetOf(record.config_json); eval_subset < 1.0) {
-    fmt::print("NOT COMPARABLE with published results: PublicTest and PrivateTest thinned to {:g} "
-               "(data.eval_subset, a smoke test)\n",
-               eval_subset);
+    fmt::print(
+        "NOT COMPARABLE with published results: PublicTest and PrivateTest thinned to {:g} "
+        "(data.eval_subset, a smoke test)\n",
+        eval_subset);
   }
   fmt::print("\nresolved config:\n{}\n", json::parse(record.config_json).dump(2));
   if (!phases.empty()) fmt::print("\nphases:\n{}", phasesTable(phases));

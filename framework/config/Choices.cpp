@@ -103,11 +103,11 @@ static_assert(inDeclarationOrder(kPrecisions, Precision::Fp16));
 
 }  // namespace
 
-#define FERLAB_DEFINE_CHOICES(E, table)                                                  \
-  template <>                                                                          \
-  const std::vector<Choice<E>>& ChoiceTable<E>::entries() {                            \
-    static const std::vector<Choice<E>> entries(std::begin(table), std::end(table));   \
-    return entries;                                                                    \
+#define FERLAB_DEFINE_CHOICES(E, table)                                              \
+  template <>                                                                        \
+  const std::vector<Choice<E>>& ChoiceTable<E>::entries() {                          \
+    static const std::vector<Choice<E>> entries(std::begin(table), std::end(table)); \
+    return entries;                                                                  \
   }
 FERLAB_DEFINE_CHOICES(DataFormat, kDataFormats)
 FERLAB_DEFINE_CHOICES(Align, kAligns)

@@ -86,17 +86,28 @@ struct ChoiceTable {
 };
 
 // Defined in Choices.cpp.
-template <> const std::vector<Choice<DataFormat>>& ChoiceTable<DataFormat>::entries();
-template <> const std::vector<Choice<Align>>& ChoiceTable<Align>::entries();
-template <> const std::vector<Choice<ModelName>>& ChoiceTable<ModelName>::entries();
-template <> const std::vector<Choice<InputChannels>>& ChoiceTable<InputChannels>::entries();
-template <> const std::vector<Choice<Activation>>& ChoiceTable<Activation>::entries();
-template <> const std::vector<Choice<BalanceMethod>>& ChoiceTable<BalanceMethod>::entries();
-template <> const std::vector<Choice<Optimizer>>& ChoiceTable<Optimizer>::entries();
-template <> const std::vector<Choice<Schedule>>& ChoiceTable<Schedule>::entries();
-template <> const std::vector<Choice<Monitor>>& ChoiceTable<Monitor>::entries();
-template <> const std::vector<Choice<Tta>>& ChoiceTable<Tta>::entries();
-template <> const std::vector<Choice<Precision>>& ChoiceTable<Precision>::entries();
+template <>
+const std::vector<Choice<DataFormat>>& ChoiceTable<DataFormat>::entries();
+template <>
+const std::vector<Choice<Align>>& ChoiceTable<Align>::entries();
+template <>
+const std::vector<Choice<ModelName>>& ChoiceTable<ModelName>::entries();
+template <>
+const std::vector<Choice<InputChannels>>& ChoiceTable<InputChannels>::entries();
+template <>
+const std::vector<Choice<Activation>>& ChoiceTable<Activation>::entries();
+template <>
+const std::vector<Choice<BalanceMethod>>& ChoiceTable<BalanceMethod>::entries();
+template <>
+const std::vector<Choice<Optimizer>>& ChoiceTable<Optimizer>::entries();
+template <>
+const std::vector<Choice<Schedule>>& ChoiceTable<Schedule>::entries();
+template <>
+const std::vector<Choice<Monitor>>& ChoiceTable<Monitor>::entries();
+template <>
+const std::vector<Choice<Tta>>& ChoiceTable<Tta>::entries();
+template <>
+const std::vector<Choice<Precision>>& ChoiceTable<Precision>::entries();
 
 /// The TOML spelling of `value` ("adamw").
 template <typename E>
@@ -127,20 +138,33 @@ std::vector<std::string> choiceNames() {
 /// Whether E is one of the choice enums above (for the fmt formatter below).
 template <typename E>
 struct IsChoice : std::false_type {};
-template <> struct IsChoice<DataFormat> : std::true_type {};
-template <> struct IsChoice<Align> : std::true_type {};
-template <> struct IsChoice<ModelName> : std::true_type {};
-template <> struct IsChoice<InputChannels> : std::true_type {};
-template <> struct IsChoice<Activation> : std::true_type {};
-template <> struct IsChoice<BalanceMethod> : std::true_type {};
-template <> struct IsChoice<Optimizer> : std::true_type {};
-template <> struct IsChoice<Schedule> : std::true_type {};
-template <> struct IsChoice<Monitor> : std::true_type {};
-template <> struct IsChoice<Tta> : std::true_type {};
-template <> struct IsChoice<Precision> : std::true_type {};
+template <>
+struct IsChoice<DataFormat> : std::true_type {};
+template <>
+struct IsChoice<Align> : std::true_type {};
+template <>
+struct IsChoice<ModelName> : std::true_type {};
+template <>
+struct IsChoice<InputChannels> : std::true_type {};
+template <>
+struct IsChoice<Activation> : std::true_type {};
+template <>
+struct IsChoice<BalanceMethod> : std::true_type {};
+template <>
+struct IsChoice<Optimizer> : std::true_type {};
+template <>
+struct IsChoice<Schedule> : std::true_type {};
+template <>
+struct IsChoice<Monitor> : std::true_type {};
+template <>
+struct IsChoice<Tta> : std::true_type {};
+template <>
+struct IsChoice<Precision> : std::true_type {};
 
 /// "fp32" | "bf16" | "fp16" (kept for the callers that predate the generic form).
-inline const char* precisionName(Precision precision) { return choiceName(precision); }
+inline const char* precisionName(Precision precision) {
+  return choiceName(precision);
+}
 
 /// Whether `model` is an ImageNet backbone (a transfer model) rather than a from-scratch CNN.
 bool isImageNetBackbone(ModelName model);

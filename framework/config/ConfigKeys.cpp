@@ -105,14 +105,16 @@ std::vector<Key> declareKeys() {
            "stratified, seeded fraction of PublicTest and PrivateTest, for smoke tests only; "
            "below 1 the run's numbers are marked as not comparable with published ones"}),
       key("data.val_fraction", &R::data, &D::val_fraction,
-          {rate(), "validation fraction carved from training, only where the layout has no "
-                   "official split"}),
+          {rate(),
+           "validation fraction carved from training, only where the layout has no "
+           "official split"}),
       key("data.test_fraction", &R::data, &D::test_fraction,
           {rate(), "test fraction carved likewise; val_fraction + test_fraction < 1"}),
       key("data.split_seed", &R::data, &D::split_seed,
           {intRange(0, INT64_MAX), "seed of the carved splits and of the subsets"}),
       key("data.align", &R::data, &D::align,
-          {{}, "face alignment before training, cached with the dataset",
+          {{},
+           "face alignment before training, cached with the dataset",
            "OpenCV Haar cascades (Viola & Jones 2001)"}),
       key("data.align_margin", &R::data, &D::align_margin,
           {probability(), "margin around the detected face box, fraction of its side"}),
@@ -131,16 +133,19 @@ std::vector<Key> declareKeys() {
       key("model.fc_dropout", &R::model, &M::fc_dropout,
           {rate(), "dropout between dense layers (from-scratch CNNs); default per model"}),
       key("model.weights", &R::model, &M::weights,
-          {anyValue(), "ImageNet backbones: .pth / .safetensors weight file, relative to the "
-                       "working directory; \"\" = random initialisation (logged, recorded as "
-                       "pretrained = false)",
+          {anyValue(),
+           "ImageNet backbones: .pth / .safetensors weight file, relative to the "
+           "working directory; \"\" = random initialisation (logged, recorded as "
+           "pretrained = false)",
            "torchvision / timm state dicts"}),
       key("model.strict_weights", &R::model, &M::strict_weights,
-          {anyValue(), "ImageNet backbones: true = every backbone tensor must be in the file; "
-                       "false still needs 90% of them"}),
+          {anyValue(),
+           "ImageNet backbones: true = every backbone tensor must be in the file; "
+           "false still needs 90% of them"}),
       key("model.input_size", &R::model, &M::input_size,
-          {inputSize(), "ImageNet backbones: resize on the device to this many pixels; "
-                        "0 = data.image_size"}),
+          {inputSize(),
+           "ImageNet backbones: resize on the device to this many pixels; "
+           "0 = data.image_size"}),
       key("model.input_channels", &R::model, &M::input_channels,
           {{}, "ImageNet backbones: grey image to the 3-channel first convolution"}),
 
@@ -180,8 +185,7 @@ std::vector<Key> declareKeys() {
           {nonNegative(), "std of Gaussian noise on the normalised input in training; 0 = off",
            "Keras GaussianNoise"}),
       key("augment.mixup", &R::augment, &A::mixup,
-          {probability(), "probability that a batch is mixed with mixup",
-           "Zhang et al. 2018"}),
+          {probability(), "probability that a batch is mixed with mixup", "Zhang et al. 2018"}),
       key("augment.mixup_alpha", &R::augment, &A::mixup_alpha,
           {positive(), "mixing weight ~ Beta(alpha, alpha)"}),
       key("augment.cutmix", &R::augment, &A::cutmix,
@@ -228,9 +232,10 @@ std::vector<Key> declareKeys() {
       key("train.threads", &R::train, &T::threads,
           {intRange(0), "CPU intra-op threads; 0 = every hardware thread", "", kExecution}),
       key("train.precision", &R::train, &T::precision,
-          {{}, "autocast dtype of the forward pass; weights, gradients and optimiser state stay "
-               "float32. On a CPU, bf16 needs AVX512-BF16 or AMX-BF16 and fp16 always falls back "
-               "to fp32, with a warning; the precision a run trained in is recorded",
+          {{},
+           "autocast dtype of the forward pass; weights, gradients and optimiser state stay "
+           "float32. On a CPU, bf16 needs AVX512-BF16 or AMX-BF16 and fp16 always falls back "
+           "to fp32, with a warning; the precision a run trained in is recorded",
            "Micikevicius et al. 2018"}),
       key("train.channels_last", &R::train, &T::channels_last,
           {anyValue(), "NHWC memory layout for conv weights and inputs (speed only)", "",
@@ -256,8 +261,7 @@ std::vector<ArrayKey> declareArrays() {
               entryKey("activation", &H::activation, {{}, "activation"}),
               entryKey("batch_norm", &H::batch_norm, {anyValue(), "batch-norm after the linear"}),
               entryKey("gaussian_noise", &H::gaussian_noise,
-                       {nonNegative(), "std of additive noise in training",
-                        "Keras GaussianNoise"}),
+                       {nonNegative(), "std of additive noise in training", "Keras GaussianNoise"}),
               entryKey("dropout", &H::dropout, {rate(), "dropout probability"}),
           },
           "Hidden layers of an ImageNet backbone's head, between global average pooling and the "

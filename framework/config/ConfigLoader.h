@@ -74,7 +74,8 @@ struct ExperimentGrid {
 /// string when it does not parse (`--set model.name=vggnet`). Overrides apply before the
 /// grid; overriding a key the grid varies replaces the grid axis with that single value.
 /// Throws ConfigError (unreadable file, TOML syntax, unknown key, wrong type, range).
-ExperimentGrid loadExperiment(const std::string& path, const std::vector<std::string>& overrides = {});
+ExperimentGrid loadExperiment(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
 
 /// As loadExperiment, from TOML text; `source` names it in error messages.
 ExperimentGrid parseExperiment(const std::string& toml_text, const std::string& source,

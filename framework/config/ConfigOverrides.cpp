@@ -49,5 +49,4 @@ Setting parseOverride(const std::string& text) {
   return {key, validateValue(key, *node, origin), origin};
 }
 
-
 }  // namespace ferlab::config

@@ -57,11 +57,11 @@ std::string commentOf(const KeyInfo& info) {
   return comment;
 }
 
-/// `key = value  # comment` (the key without its section), the comment wrapped under itself; then one line per documented
-/// choice.
+/// `key = value  # comment` (the key without its section), the comment wrapped under itself; then
+/// one line per documented choice.
 void writeKey(std::ostringstream& out, const std::string& prefix, const KeyInfo& info) {
-  std::string line = prefix + info.key.substr(info.key.find('.') + 1) + " = " +
-                     tomlValue(info.default_value);
+  std::string line =
+      prefix + info.key.substr(info.key.find('.') + 1) + " = " + tomlValue(info.default_value);
   const std::size_t column = std::max(kCommentColumn, line.size() + 2);
   const std::string indent = prefix + std::string(column - prefix.size(), ' ') + "# ";
   line += std::string(column - line.size(), ' ') + "# ";

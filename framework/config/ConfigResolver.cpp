@@ -240,7 +240,7 @@ std::vector<std::vector<const Setting*>> gridCells(const std::vector<Axis>& grid
 }
 
 ExperimentGrid resolveGrid(Layers layers, const std::string& source,
-                             const std::vector<std::string>& overrides) {
+                           const std::vector<std::string>& overrides) {
   for (const std::string& text : overrides) {
     Setting setting = parseOverride(text);
     // An explicit --set pins the key, so the grid no longer varies it.

@@ -97,9 +97,9 @@ Rule anyValue() {
 }
 
 Rule intRange(std::int64_t low, std::int64_t high) {
-  const std::string documented = high >= INT32_MAX ? ">= " + std::to_string(low)
-                                                    : "[" + std::to_string(low) + ", " +
-                                                          std::to_string(high) + "]";
+  const std::string documented =
+      high >= INT32_MAX ? ">= " + std::to_string(low)
+                        : "[" + std::to_string(low) + ", " + std::to_string(high) + "]";
   return {[=](const json& value) -> std::string {
             const auto x = value.get<std::int64_t>();
             if (x >= low && x <= high) return {};
@@ -126,10 +126,18 @@ Rule floatRange(double low, bool low_open, double high, bool high_open) {
           documented};
 }
 
-Rule probability() { return floatRange(0, false, 1, false); }
-Rule rate() { return floatRange(0, false, 1, true); }
-Rule nonNegative() { return floatRange(0, false, INFINITY, false); }
-Rule positive() { return floatRange(0, true, INFINITY, false); }
+Rule probability() {
+  return floatRange(0, false, 1, false);
+}
+Rule rate() {
+  return floatRange(0, false, 1, true);
+}
+Rule nonNegative() {
+  return floatRange(0, false, INFINITY, false);
+}
+Rule positive() {
+  return floatRange(0, true, INFINITY, false);
+}
 
 Rule oneOf(std::vector<std::string> allowed) {
   std::string documented;
@@ -200,8 +208,7 @@ Rule deviceName() {
             const auto text = value.get<std::string>();
             if (text == "auto" || text == "cpu" || text == "cuda") return {};
             const std::string prefix = "cuda:";
-            const std::string index =
-                text.substr(0, prefix.size()) == prefix ? text.substr(5) : "";
+            const std::string index = text.substr(0, prefix.size()) == prefix ? text.substr(5) : "";
             const bool digits = !index.empty() && index.size() <= 3 &&
                                 std::all_of(index.begin(), index.end(),
                                             [](char c) { return c >= '0' && c <= '9'; });

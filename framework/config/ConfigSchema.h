@@ -176,7 +176,8 @@ T fromJson(const json& value) {
 template <typename T>
 void describeChoices(KeyInfo& info) {
   if constexpr (std::is_enum_v<T>) {
-    for (const auto& choice : ChoiceTable<T>::entries()) info.choices.emplace_back(choice.name, choice.doc);
+    for (const auto& choice : ChoiceTable<T>::entries())
+      info.choices.emplace_back(choice.name, choice.doc);
     info.rule = oneOf(choiceNames<T>());
   } else if constexpr (IsOptional<T>::value) {
     info.choices.emplace_back("", "inherit");
@@ -190,8 +191,7 @@ void describeChoices(KeyInfo& info) {
 
 /// Facts of one key; `rule` may be left empty for an enum field, whose choices are its rule.
 struct KeyText {
-  KeyText(Rule rule_, std::string doc_, std::string source_ = "",
-          KeyRole role_ = KeyRole::Identity)
+  KeyText(Rule rule_, std::string doc_, std::string source_ = "", KeyRole role_ = KeyRole::Identity)
       : rule(std::move(rule_)), doc(std::move(doc_)), source(std::move(source_)), role(role_) {}
   Rule rule;
   std::string doc;
@@ -257,9 +257,9 @@ EntryKey<Entry> entryKey(std::string name, T Entry::*field, KeyText text) {
 
 /// Declares the array of tables `name` bound to `(config.*section).*field`.
 template <typename Section, typename Entry>
-ArrayKey arrayKey(std::string name, Section RunConfig::*section,
-                  std::vector<Entry> Section::*field, std::vector<EntryKey<Entry>> entry_keys,
-                  std::string doc, EntryFinish finish = {}) {
+ArrayKey arrayKey(std::string name, Section RunConfig::*section, std::vector<Entry> Section::*field,
+                  std::vector<EntryKey<Entry>> entry_keys, std::string doc,
+                  EntryFinish finish = {}) {
   ArrayKey array;
   array.key = std::move(name);
   array.doc = std::move(doc);
@@ -283,7 +283,8 @@ ArrayKey arrayKey(std::string name, Section RunConfig::*section,
     target.clear();
     for (const json& element : entries) {
       Entry entry;
-      for (const auto& entry_key : entry_keys) entry_key.write(entry, element.at(entry_key.info.key));
+      for (const auto& entry_key : entry_keys)
+        entry_key.write(entry, element.at(entry_key.info.key));
       target.push_back(std::move(entry));
     }
   };

@@ -71,7 +71,8 @@ json floatValue(const toml::node& node, const std::string& key, const Origin& or
 json subsetValue(const toml::node& node, const std::string& key, const Origin& origin) {
   const std::string expected = "a fraction in (0, 1] or an integer count >= 1";
   if (auto i = node.as_integer()) {
-    if (i->get() < 1) fail(origin, key, "expected " + expected + ", got " + std::to_string(i->get()));
+    if (i->get() < 1)
+      fail(origin, key, "expected " + expected + ", got " + std::to_string(i->get()));
     return i->get() == 1 ? json(1.0) : json(i->get());
   }
   if (!node.is_floating_point()) failType(origin, key, expected, node);
@@ -127,8 +128,10 @@ json typedValue(const toml::node& node, ValueType type, const std::string& key,
 }  // namespace
 
 Origin Origin::at(const std::string& file, const toml::source_region& region) {
-  return {file, static_cast<std::int64_t>(region.begin.line),
-          static_cast<std::int64_t>(region.begin.column), {}};
+  return {file,
+          static_cast<std::int64_t>(region.begin.line),
+          static_cast<std::int64_t>(region.begin.column),
+          {}};
 }
 
 std::string Origin::where() const {

@@ -19,7 +19,7 @@ namespace ferlab::config {
 
 /// `[data]`: where the images come from and how they are preprocessed and split.
 struct DataConfig {
-  std::string path = "data/fer2013";        ///< folder (image-folder layout) or .csv file
+  std::string path = "data/fer2013";  ///< folder (image-folder layout) or .csv file
   DataFormat format = DataFormat::Auto;
   std::string cache_dir = "results/cache";  ///< decoded-dataset cache folder
   int image_size = 48;                      ///< pixels; images of another size are an error
@@ -115,10 +115,10 @@ struct PhaseConfig {
   /// trains unless the list is exactly ["none"].
   std::vector<std::string> trainable = {"all"};
   std::optional<Optimizer> optimizer;  ///< none = train.optimizer
-  double lr = 0.0;               ///< 0 = train.lr x lr_mult
-  double lr_mult = 1.0;          ///< multiplies train.lr when lr is 0
-  double layer_decay = 1.0;      ///< layer-wise lr decay per block below the top, (0, 1]
-  bool train_frozen_bn = false;  ///< false: frozen BatchNorm layers stay in eval mode
+  double lr = 0.0;                     ///< 0 = train.lr x lr_mult
+  double lr_mult = 1.0;                ///< multiplies train.lr when lr is 0
+  double layer_decay = 1.0;            ///< layer-wise lr decay per block below the top, (0, 1]
+  bool train_frozen_bn = false;        ///< false: frozen BatchNorm layers stay in eval mode
 };
 
 /// `[train]`: the optimisation recipe.
@@ -131,14 +131,14 @@ struct TrainConfig {
   bool nesterov = false;  ///< SGD only
   double weight_decay = 0.0;
   Schedule schedule = Schedule::None;
-  int step_size = 10;                    ///< epochs between decays ("step")
-  double gamma = 0.1;                    ///< decay factor ("step") / reduction factor ("plateau")
-  int plateau_patience = 5;              ///< epochs without improvement before a reduction
-  double min_lr = 0.0;                   ///< floor for "cosine" and "plateau"
+  int step_size = 10;        ///< epochs between decays ("step")
+  double gamma = 0.1;        ///< decay factor ("step") / reduction factor ("plateau")
+  int plateau_patience = 5;  ///< epochs without improvement before a reduction
+  double min_lr = 0.0;       ///< floor for "cosine" and "plateau"
   Monitor monitor = Monitor::ValAccuracy;
-  int early_stopping = 0;                ///< patience in epochs; 0 = off
-  double label_smoothing = 0.0;          ///< [0, 1)
-  double grad_clip = 0.0;                ///< max global L2 norm of gradients; 0 = off
+  int early_stopping = 0;        ///< patience in epochs; 0 = off
+  double label_smoothing = 0.0;  ///< [0, 1)
+  double grad_clip = 0.0;        ///< max global L2 norm of gradients; 0 = off
   std::int64_t seed = 0;
   std::string device = "auto";            ///< "auto" | "cpu" | "cuda" | "cuda:N"
   int threads = 0;                        ///< CPU intra-op threads; 0 = every hardware thread

@@ -18,14 +18,14 @@ void writeFileAtomically(const std::string& path, const std::string& text) {
   if (file == nullptr) {
     throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
   }
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size() &&
-                       std::fflush(file) == 0;
+  const bool written =
+      std::fwrite(text.data(), 1, text.size(), file) == text.size() && std::fflush(file) == 0;
   const int write_errno = errno;
   const bool closed = std::fclose(file) == 0;
   if (!written || !closed) {
     std::remove(temporary.c_str());
-    throw Error(fmt::format("{}: cannot write: {}", path,
-                            std::strerror(written ? errno : write_errno)));
+    throw Error(
+        fmt::format("{}: cannot write: {}", path, std::strerror(written ? errno : write_errno)));
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);

@@ -272,12 +272,12 @@ void hashBlob(core::Hasher& hasher, std::string_view blob) {
 // on them would make every split_seed in a grid decode FER2013 again.
 std::string settingsOf(config::DataFormat reader, const SplitCoverage& coverage,
                        const config::DataConfig& config) {
-  std::string settings =
-      fmt::format("ferlab-dataset-cache v{} reader={} image_size={}", kFormatVersion,
-                  config::choiceName(reader), config.image_size);
+  std::string settings = fmt::format("ferlab-dataset-cache v{} reader={} image_size={}",
+                                     kFormatVersion, config::choiceName(reader), config.image_size);
   // JPEG decoders may round differently across versions; OpenCV's version is the part of
   // that we can see.
-  if (reader == config::DataFormat::Folder) settings += fmt::format(" decoder=opencv-{}", opencvVersion());
+  if (reader == config::DataFormat::Folder)
+    settings += fmt::format(" decoder=opencv-{}", opencvVersion());
   if (!coverage.has_val) settings += fmt::format(" val_fraction={}", config.val_fraction);
   if (!coverage.has_test) settings += fmt::format(" test_fraction={}", config.test_fraction);
   if (!coverage.has_val || !coverage.has_test) {
@@ -289,8 +289,8 @@ std::string settingsOf(config::DataFormat reader, const SplitCoverage& coverage,
     settings += fmt::format(
         " align={} align_method={} align_margin={} align_upsample={} "
         "cascades=[{}]",
-        config::choiceName(config.align), kAlignMethodVersion, config.align_margin, config.align_upsample,
-        cascadeFingerprint(config.cascade_dir));
+        config::choiceName(config.align), kAlignMethodVersion, config.align_margin,
+        config.align_upsample, cascadeFingerprint(config.cascade_dir));
   }
   return settings;
 }
@@ -470,9 +470,10 @@ Dataset loadDataset(const config::DataConfig& config, LoadInfo* info) {
     log::info("dataset: data.subset {} / data.eval_subset {} keep {} images ({})", config.subset,
               config.eval_subset, dataset->size(), splitSizes(*dataset));
     if (config.eval_subset != 1.0) {
-      log::warn("data.eval_subset = {}: PublicTest and PrivateTest are thinned; the numbers are "
-                "for smoke tests and do not compare with published ones",
-                config.eval_subset);
+      log::warn(
+          "data.eval_subset = {}: PublicTest and PrivateTest are thinned; the numbers are "
+          "for smoke tests and do not compare with published ones",
+          config.eval_subset);
     }
   }
   if (info != nullptr) {

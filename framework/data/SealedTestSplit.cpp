@@ -37,15 +37,16 @@ Dataset samplesAt(const Dataset& dataset, const std::vector<std::int64_t>& indic
 class SplitSealer {
  public:
   static ProtocolSplits seal(const Dataset& dataset) {
-    const std::size_t per_image = static_cast<std::size_t>(dataset.image_size) *
-                                  static_cast<std::size_t>(dataset.image_size);
+    const std::size_t per_image =
+        static_cast<std::size_t>(dataset.image_size) * static_cast<std::size_t>(dataset.image_size);
     if (dataset.labels.size() != dataset.splits.size() ||
         dataset.pixels.size() != dataset.size() * per_image ||
         (!dataset.sample_ids.empty() && dataset.sample_ids.size() != dataset.size())) {
-      throw DataError(fmt::format("dataset '{}': {} labels, {} splits, {} ids and {} pixels do "
-                                  "not match",
-                                  dataset.key, dataset.size(), dataset.splits.size(),
-                                  dataset.sample_ids.size(), dataset.pixels.size()));
+      throw DataError(
+          fmt::format("dataset '{}': {} labels, {} splits, {} ids and {} pixels do "
+                      "not match",
+                      dataset.key, dataset.size(), dataset.splits.size(), dataset.sample_ids.size(),
+                      dataset.pixels.size()));
     }
     ProtocolSplits splits;
     std::vector<std::int64_t> test_indices;

@@ -137,7 +137,8 @@ Dataset applySubset(const Dataset& dataset, double subset, bool is_count, double
   }
   const double train_fraction = subsetFraction(dataset, subset, is_count);
   if (!(eval_subset > 0.0 && eval_subset <= 1.0)) {
-    throw DataError(fmt::format("data.eval_subset = {}: a fraction must be in (0, 1]", eval_subset));
+    throw DataError(
+        fmt::format("data.eval_subset = {}: a fraction must be in (0, 1]", eval_subset));
   }
   if (train_fraction == 1.0 && eval_subset == 1.0) return dataset;
 

@@ -92,10 +92,10 @@ BackboneWeights loadBackboneWeights(BackboneImpl& backbone, const config::ModelC
   }
   const auto report = loadStateDict(backbone, readWeightFile(config.weights), /*strict=*/false);
   if (config.strict_weights && (!report.missing.empty() || !report.mismatched.empty())) {
-    throw TrainError(fmt::format(
-        "{}: does not fit {} (model.strict_weights): missing [{}], wrong shape [{}]",
-        config.weights, config::choiceName(config.name), listed(report.missing),
-        listed(report.mismatched)));
+    throw TrainError(
+        fmt::format("{}: does not fit {} (model.strict_weights): missing [{}], wrong shape [{}]",
+                    config.weights, config::choiceName(config.name), listed(report.missing),
+                    listed(report.mismatched)));
   }
   BackboneWeights counts;
   counts.loaded = static_cast<std::int64_t>(report.loaded.size());

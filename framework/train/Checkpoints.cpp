@@ -52,8 +52,8 @@ void RunCheckpoints::reconcile(int best_epoch) const {
   removePendingBests(run_dir_, "");
   if (best_epoch <= 0) return;
   if (!fs::exists(bestPath())) {
-    throw TrainError(fmt::format("{}: missing, but last.pt records best epoch {}", bestPath(),
-                                 best_epoch));
+    throw TrainError(
+        fmt::format("{}: missing, but last.pt records best epoch {}", bestPath(), best_epoch));
   }
   try {
     torch::serialize::InputArchive archive;
@@ -74,8 +74,7 @@ void RunCheckpoints::clearUncommitted() const {
   removePendingBests(run_dir_, "");
   std::error_code error;
   if (fs::remove(bestPath(), error)) {
-    log::warn("{}: left by a run killed before its first epoch was committed: deleted",
-              bestPath());
+    log::warn("{}: left by a run killed before its first epoch was committed: deleted", bestPath());
   }
 }
 

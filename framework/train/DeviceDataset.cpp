@@ -23,8 +23,8 @@ DeviceDataset::DeviceDataset(const data::Dataset& selection, torch::Device devic
   if (!(std_ > 1e-6f)) std_ = 1.0f;  // constant images: avoid dividing by zero
 }
 
-DeviceDataset::DeviceDataset(const data::Dataset& test, torch::Device device, float mean,
-                             float std, const data::TestSplitKey&)
+DeviceDataset::DeviceDataset(const data::Dataset& test, torch::Device device, float mean, float std,
+                             const data::TestSplitKey&)
     : mean_(mean), std_(std) {
   copyToDevice(test, device);
 }

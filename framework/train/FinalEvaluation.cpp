@@ -10,8 +10,7 @@ SplitEvaluation FinalEvaluation::onPrivateTest(Trainer& trainer,
   const data::TestSplitKey key;
   const data::Dataset& images = test.open(key);
   const DeviceDataset& selection = trainer.data();
-  const DeviceDataset on_device(images, selection.device(), selection.mean(), selection.std(),
-                                key);
+  const DeviceDataset on_device(images, selection.device(), selection.mean(), selection.std(), key);
   SplitEvaluation result = trainer.evaluate(on_device, data::Split::Test);
   // Back to the source dataset's numbering, as the validation predictions are recorded.
   result.sample_ids.clear();

@@ -77,9 +77,8 @@ void useSourceNumbering(SplitEvaluation& evaluation, const data::ProtocolSplits&
   evaluation.sample_ids.clear();
   for (auto& index : evaluation.sample_indices) {
     const auto local = static_cast<std::size_t>(index);
-    evaluation.sample_ids.push_back(splits.selection.sample_ids.empty()
-                                        ? std::string()
-                                        : splits.selection.sample_ids[local]);
+    evaluation.sample_ids.push_back(
+        splits.selection.sample_ids.empty() ? std::string() : splits.selection.sample_ids[local]);
     index = splits.selection_source_indices[local];
   }
 }
@@ -150,8 +149,7 @@ void setAsideForeignCheckpoints(const fs::path& run_dir, const CheckpointOwner& 
 
 // Trains and records one run; returns normally when it finished.
 void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
-              tracking::SqliteStore& store, DatasetMemo& datasets,
-              const GridRunOptions& options) {
+              tracking::SqliteStore& store, DatasetMemo& datasets, const GridRunOptions& options) {
   const auto& config = run.config;
   const core::Stopwatch stopwatch;
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
@@ -227,13 +225,12 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   summary.test_accuracy = test.metrics.accuracy;
   summary.test_macro_f1 = test.metrics.macro_f1;
   summary.duration_s = stopwatch.seconds();
-  store.finishRun(record.id, summary,
-                  {splitMetricsFrom(validation, dataset.class_names),
-                   splitMetricsFrom(test, dataset.class_names)},
-                  {{data::splitName(data::Split::Val),
-                    predictionsFrom(validation, dataset.class_names.size())},
-                   {data::splitName(data::Split::Test),
-                    predictionsFrom(test, dataset.class_names.size())}});
+  store.finishRun(
+      record.id, summary,
+      {splitMetricsFrom(validation, dataset.class_names),
+       splitMetricsFrom(test, dataset.class_names)},
+      {{data::splitName(data::Split::Val), predictionsFrom(validation, dataset.class_names.size())},
+       {data::splitName(data::Split::Test), predictionsFrom(test, dataset.class_names.size())}});
   log::info(
       "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | "
       "{:.0f} s",
@@ -258,8 +255,7 @@ std::string runId(const std::string& experiment, const std::string& config_hash)
   return core::hashHex(experiment + "/" + config_hash).substr(0, 12);
 }
 
-GridOutcome runGrid(const config::ExperimentGrid& experiment,
-                                const GridRunOptions& options) {
+GridOutcome runGrid(const config::ExperimentGrid& experiment, const GridRunOptions& options) {
   keepFreedTensorMemoryInTheHeap();
   // Every run's device is checked before the store is touched: CUDA asked for on a machine
   // without it is one clear error, not a grid of failed runs.

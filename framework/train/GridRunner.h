@@ -29,8 +29,7 @@ struct GridOutcome {
 
 /// Runs every cell of `experiment`. A run that throws is recorded as failed with its message
 /// and the grid continues; store errors abort. Throws StoreError / DataError.
-GridOutcome runGrid(const config::ExperimentGrid& experiment,
-                                const GridRunOptions& options);
+GridOutcome runGrid(const config::ExperimentGrid& experiment, const GridRunOptions& options);
 
 /// File in a run's folder holding the training split's input normalisation as JSON,
 /// {"mean": m, "std": s} (pixels scaled to [0, 1]), for `ferlab predict`.

@@ -49,7 +49,6 @@ torch::Tensor balancedClassWeights(const std::vector<std::int64_t>& counts) {
   return torch::tensor(weights, torch::kFloat32);
 }
 
-
 }  // namespace
 
 Trainer::Trainer(const config::RunConfig& config, models::ClassifierPtr model,

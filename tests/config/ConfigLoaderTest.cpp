@@ -481,7 +481,7 @@ TEST(ConfigPhases, ParsedWithInheritanceKeptAsDefaults) {
   EXPECT_EQ(fine.epochs, 5);
   EXPECT_EQ(fine.trainable, (std::vector<std::string>{"layer4", "layer3+", "features.24", "head"}));
   EXPECT_FALSE(fine.optimizer.has_value());  // inherits train.optimizer: resolved later, not here
-  EXPECT_EQ(fine.lr, 0.0);        // inherits train.lr x lr_mult
+  EXPECT_EQ(fine.lr, 0.0);                   // inherits train.lr x lr_mult
   EXPECT_EQ(fine.lr_mult, 0.1);
   EXPECT_EQ(fine.layer_decay, 0.8);
   EXPECT_TRUE(fine.train_frozen_bn);
@@ -580,7 +580,9 @@ TEST(ConfigPhases, Errors) {
   for (const auto& [text, message] : cases) EXPECT_EQ(parseError(text), message) << text;
   // The edges that are allowed.
   EXPECT_EQ(single("[[train.phases]]\nlayer_decay = 1").config.train.phases[0].layer_decay, 1.0);
-  EXPECT_EQ(single("[[train.phases]]\ntrainable = \"none\"\n[[train.phases]]").config.train.phases[0].trainable,
+  EXPECT_EQ(single("[[train.phases]]\ntrainable = \"none\"\n[[train.phases]]")
+                .config.train.phases[0]
+                .trainable,
             std::vector<std::string>{"none"});
   EXPECT_EQ(
       single("[[train.phases]]\ntrainable = \"features.24:\"").config.train.phases[0].trainable,
@@ -632,8 +634,8 @@ TEST(ConfigArrays, IncludingFileReplacesAnIncludedArray) {
 
 TEST(ConfigArrays, ArraysWorkInAGridOverScalars) {
   const ExperimentGrid experiment = parse(std::string(kHead) +
-                                      "[grid]\n\"model.name\" = "
-                                      "[\"resnet18\", \"vgg16_bn\"]\n");
+                                          "[grid]\n\"model.name\" = "
+                                          "[\"resnet18\", \"vgg16_bn\"]\n");
   ASSERT_EQ(experiment.runs.size(), 2u);
   for (const ResolvedRun& run : experiment.runs) EXPECT_EQ(run.config.model.head.size(), 2u);
   EXPECT_NE(experiment.runs[0].config_hash, experiment.runs[1].config_hash);

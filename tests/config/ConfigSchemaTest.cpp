@@ -97,8 +97,7 @@ TEST(ConfigSchema, ResolvedJsonOfTheDefaultStructIsTheDefaultConfig) {
 TEST(ConfigIdentity, ExecutionKeysAreTheDeclaredOnes) {
   EXPECT_EQ(executionKeys(),
             (std::vector<std::string>{"description", "data.cache_dir", "train.device",
-                                      "train.threads", "train.channels_last",
-                                      "eval.batch_size"}));
+                                      "train.threads", "train.channels_last", "eval.batch_size"}));
 }
 
 TEST(ConfigIdentity, ExecutionKeysAreRecordedButDoNotChangeTheHash) {
@@ -133,8 +132,8 @@ TEST(ConfigIdentity, DefaultConfigHashIsPinned) {
 TEST(ConfigIdentity, EvalSubsetOfARecordedRun) {
   EXPECT_EQ(evalSubsetOf(single("[data]\neval_subset = 0.25").resolved_json), 0.25);
   EXPECT_EQ(evalSubsetOf(single("").resolved_json), 1.0);
-  EXPECT_EQ(evalSubsetOf("{}"), 1.0);          // recorded before the key existed
-  EXPECT_EQ(evalSubsetOf("not json"), 1.0);    // unreadable: shown as recorded
+  EXPECT_EQ(evalSubsetOf("{}"), 1.0);        // recorded before the key existed
+  EXPECT_EQ(evalSubsetOf("not json"), 1.0);  // unreadable: shown as recorded
 }
 
 // --- rules that span keys -------------------------------------------------------------------
@@ -183,8 +182,7 @@ TEST(ConfigReference, ReadmeCarriesTheGeneratedReference) {
   const auto to = readme.find(end);
   ASSERT_NE(from, std::string::npos) << "README.md lacks " << begin;
   ASSERT_NE(to, std::string::npos) << "README.md lacks " << end;
-  EXPECT_EQ(readme.substr(from + begin.size(), to - from - begin.size()),
-            configReferenceMarkdown())
+  EXPECT_EQ(readme.substr(from + begin.size(), to - from - begin.size()), configReferenceMarkdown())
       << "README's config reference is out of date: run scripts/update_config_reference.sh";
 }
 

@@ -229,8 +229,7 @@ TEST(ApplySubset, EvalSubsetThinsValidationAndTestOnly) {
         << splitName(split);
   }
   EXPECT_EQ(subset.key, "0123456789abcdef+eval0.5s3");
-  EXPECT_EQ(applySubset(dataset, 0.5, false, 0.5, 3).key,
-            "0123456789abcdef+train0.5s3+eval0.5s3");
+  EXPECT_EQ(applySubset(dataset, 0.5, false, 0.5, 3).key, "0123456789abcdef+train0.5s3+eval0.5s3");
 }
 
 TEST(ApplySubset, CountIsTrainingImagesWithinRounding) {

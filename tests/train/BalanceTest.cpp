@@ -39,7 +39,8 @@ TEST(Balance, NoneVisitsEverySampleOnce) {
 TEST(Balance, OversampledEpochHasEqualClassCountsAndKeepsEverySample) {
   const Imbalanced data;
   torch::manual_seed(0);
-  const auto order = balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample);
+  const auto order =
+      balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample);
   EXPECT_EQ(counts(data.classesOf(order)), (std::vector<std::int64_t>{140, 140, 140}));
   EXPECT_EQ(std::get<0>(torch::_unique(order)).size(0), 200);  // every original present
 }
@@ -47,7 +48,8 @@ TEST(Balance, OversampledEpochHasEqualClassCountsAndKeepsEverySample) {
 TEST(Balance, UndersampledEpochHasEqualClassCountsWithoutRepeats) {
   const Imbalanced data;
   torch::manual_seed(0);
-  const auto order = balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Undersample);
+  const auto order =
+      balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Undersample);
   EXPECT_EQ(counts(data.classesOf(order)), (std::vector<std::int64_t>{10, 10, 10}));
   EXPECT_EQ(std::get<0>(torch::_unique(order)).size(0), 30);
 }
@@ -59,8 +61,8 @@ TEST(Balance, WeightedSamplerDrawsClassesUniformly) {
   torch::manual_seed(0);
   std::vector<torch::Tensor> epochs;
   for (int epoch = 0; epoch < 50; ++epoch) {
-    epochs.push_back(
-        data.classesOf(balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::WeightedSampler)));
+    epochs.push_back(data.classesOf(
+        balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::WeightedSampler)));
   }
   const auto all = counts(torch::cat(epochs));
   for (const auto count : all) EXPECT_NEAR(count / 10000.0, 1.0 / 3.0, 0.02);
@@ -69,9 +71,11 @@ TEST(Balance, WeightedSamplerDrawsClassesUniformly) {
 TEST(Balance, SeededOrdersRepeat) {
   const Imbalanced data;
   torch::manual_seed(5);
-  const auto first = balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample);
+  const auto first =
+      balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample);
   torch::manual_seed(5);
-  EXPECT_TRUE(torch::equal(first, balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample)));
+  EXPECT_TRUE(torch::equal(
+      first, balancedEpochOrder(data.indices, data.labels, 3, config::BalanceMethod::Oversample)));
 }
 
 TEST(Balance, FocalLossWithGammaZeroIsCrossEntropyAndDownweightsEasySamples) {
