@@ -23,7 +23,8 @@ measure() {  # label, extra args...
   local label=$1
   shift
   "$bin" run bench/ferlab_augment.toml --db "$work/$label.db" --results "$work/$label" \
-    --set data.cache_dir="\"$cache\"" --set data.subset="$subset" "$@" 2>&1 |
+    --set data.cache_dir="\"$cache\"" --set data.subset="$subset" --set data.eval_subset=0.1 \
+    "$@" 2>&1 |
     grep -E "^epoch [0-9]+/[0-9]+ loss" || true
   "$bin" ls --json --db "$work/$label.db" | "$python" -c \
     "import json,sys; print('$label: %.1f images/s after warm-up' % json.load(sys.stdin)[0]['images_per_sec'])"

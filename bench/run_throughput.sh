@@ -58,7 +58,8 @@ subset_of() {
   esac
 }
 
-# FERLab: one run in a store of its own; the table reads `ferlab show --json`.
+# FERLab: one run in a store of its own; the table reads `ferlab show --json`. Evaluation is
+# thinned (data.eval_subset): the measure is training images/s, and it keeps the wall time down.
 measure_ferlab() {  # model precision subset
   local tag=ferlab-$1-$2 status
   echo "== FERLab $1 $2, data.subset=$3, $threads threads ($(date -u +%H:%M:%S) UTC)"
@@ -66,6 +67,7 @@ measure_ferlab() {  # model precision subset
   set +e
   "$bin" run "bench/ferlab_$1.toml" --device cpu --db "$work/$tag.db" --results "$work/$tag" \
     --set data.cache_dir="\"$cache\"" --set data.subset="$3" --set train.epochs="$epochs" \
+    --set data.eval_subset=0.1 \
     --set train.threads="$threads" --set train.precision="$2" \
     --set train.channels_last="$channels_last" 2>&1 | tee "$work/$tag.log" |
     grep --line-buffered -E "parameters\)|^epoch [0-9]+/[0-9]+ loss|falls back|rror"

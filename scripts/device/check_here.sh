@@ -83,7 +83,7 @@ work=/tmp/ferlab-check-work
 rm -rf "$work" && mkdir -p "$work"
 export LD_LIBRARY_PATH=$deps/usr/lib/$arch
 "$build/ferlab" run scripts/device/accuracy.toml --device cpu --db "$work/check.db" \
-  --results "$work/results" --set train.epochs=1 --set data.subset=0.05 \
+  --results "$work/results" --set train.epochs=1 --set data.subset=0.05 --set data.eval_subset=0.05 \
   --set "data.path=\"/tmp/ferlab-data/fer2013\"" --set "data.cache_dir=\"$work/cache\"" \
   --set "data.cascade_dir=\"$deps/usr/share/opencv4/haarcascades\"" 2>&1 | grep -vE "^\s*$" | tail -6
 "$build/ferlab" ls --db "$work/check.db"
