@@ -26,6 +26,7 @@ commands:
   plot            SVG/PNG figures: learning curves, confusion matrices, comparison
   augment-preview CONFIG -o FILE.png
                   a PNG grid of training images through the config's augmentation
+  ledger          claimed vs obtained for every experiment with a [reference]
   version         FERLab, LibTorch, CUDA and CPU capabilities of this build and machine
 
 `ferlab <command> --help` describes each command's options.)";
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "predict") return predictCommand(args);
     if (command == "export") return exportCommand(args);
     if (command == "plot") return plotCommand(args);
+    if (command == "ledger") return ledgerCommand(args);
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));

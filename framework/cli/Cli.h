@@ -22,5 +22,6 @@ int exportCommand(const std::vector<std::string>& args);
 int plotCommand(const std::vector<std::string>& args);
 int augmentPreviewCommand(const std::vector<std::string>& args);
 int versionCommand(const std::vector<std::string>& args);
+int ledgerCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

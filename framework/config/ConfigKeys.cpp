@@ -13,6 +13,7 @@ namespace ferlab::config {
 namespace {
 
 constexpr KeyRole kExecution = KeyRole::Execution;
+constexpr KeyRole kAnnotation = KeyRole::Annotation;
 
 /// data.subset: an integer count of training images, or a fraction. The integer 1 means
 /// "everything", like 1.0 (ConfigValues.cpp resolves both to 1.0 so they hash the same).
@@ -87,10 +88,11 @@ std::vector<Key> declareKeys() {
   using B = BalanceConfig;
   using T = TrainConfig;
   using E = EvalConfig;
+  using F = ReferenceConfig;
   return {
       topKey("name", &R::experiment,
              {experimentName(), "experiment name; default: the experiment file's stem"}),
-      topKey("description", &R::description, {anyValue(), "free text", "", kExecution}),
+      topKey("description", &R::description, {anyValue(), "free text", "", kAnnotation}),
 
       key("data.path", &R::data, &D::path,
           {nonEmpty(), "image folder or .csv file, relative to the working directory"}),
@@ -247,6 +249,23 @@ std::vector<Key> declareKeys() {
           {{}, "test-time augmentation", "ten_crop: Khaireddin & Chen 2021"}),
       key("eval.crop_size", &R::eval, &E::crop_size,
           {intRange(8), "ten_crop crop side in pixels, <= data.image_size"}),
+
+      key("reference.source", &R::reference, &F::source,
+          {anyValue(), "the published result reproduced: seed project or paper, with its title; "
+                       "\"\" = none", "", kAnnotation}),
+      key("reference.claimed", &R::reference, &F::claimed,
+          {probability(), "their test accuracy, a fraction; 0 = no number published", "",
+           kAnnotation}),
+      key("reference.protocol", &R::reference, &F::protocol,
+          {anyValue(), "how they measured it: split, selection, test-time augmentation", "",
+           kAnnotation}),
+      key("reference.differences", &R::reference, &F::differences,
+          {anyValue(), "how this experiment differs from theirs, one entry each", "",
+           kAnnotation}),
+      key("reference.epochs", &R::reference, &F::epochs,
+          {intRange(0), "their training length in epochs; 0 = unknown. A shorter train.epochs "
+                        "makes the ledger call the run a partial reproduction", "",
+           kAnnotation}),
   };
 }
 

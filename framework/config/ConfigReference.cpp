@@ -53,6 +53,7 @@ std::string commentOf(const KeyInfo& info) {
   const std::string allowed = allowedText(info);
   std::string comment = allowed.empty() ? info.doc : allowed + ": " + info.doc;
   if (info.role == KeyRole::Execution) comment += " [execution]";
+  if (info.role == KeyRole::Annotation) comment += " [annotation]";
   if (!info.source.empty()) comment += " (" + info.source + ")";
   return comment;
 }
@@ -111,6 +112,7 @@ std::string markdownRow(const std::string& key, const KeyInfo& info) {
   }
   if (!info.source.empty()) meaning += ". Source: " + escapeCell(info.source);
   if (info.role == KeyRole::Execution) meaning += ". *Execution setting: not in the run id*";
+  if (info.role == KeyRole::Annotation) meaning += ". *Annotation: not in the run id*";
   return "| `" + key + "` | `" + escapeCell(tomlValue(info.default_value)) + "` | " + allowed +
          " | " + meaning + " |\n";
 }
@@ -126,7 +128,8 @@ std::string defaultConfigToml() {
                "section.key=value` overrides. Other top-level keys: include = [\"base.toml\"] "
                "(merged first, relative to the including file) and [grid] (\"section.key\" = "
                "[v1, v2, ...]; the runs are the Cartesian product). Keys marked [execution] are "
-               "recorded with a run but are not part of its identity: changing one does not "
+               "recorded with a run but are not part of its identity, and so are [annotation] "
+               "keys (the description, the reproduced reference): changing one does not "
                "retrain a finished run.");
   out << "\n";
   std::string section;

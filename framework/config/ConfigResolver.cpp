@@ -24,15 +24,19 @@ void applyModelDefaults(json& config, const std::string& model) {
   config["model"]["fc_dropout"] = defaults.fc_dropout;
 }
 
-/// The resolved config without its execution keys: what the config hash covers.
+/// The resolved config without its execution keys and annotations: what the config hash
+/// covers.
 json identityOf(json config) {
   for (const Key& key : schema().keys()) {
-    if (key.role != KeyRole::Execution) continue;
+    if (key.role == KeyRole::Identity) continue;
     const auto dot = key.key.find('.');
     if (dot == std::string::npos) {
       config.erase(key.key);
     } else {
-      config[key.key.substr(0, dot)].erase(key.key.substr(dot + 1));
+      json& section = config[key.key.substr(0, dot)];
+      section.erase(key.key.substr(dot + 1));
+      // A section of annotations only ([reference]) leaves nothing behind.
+      if (section.empty()) config.erase(key.key.substr(0, dot));
     }
   }
   return config;

@@ -32,10 +32,11 @@ enum class ValueType {
   Subset,      ///< data.subset: a fraction in (0, 1] or an integer count
 };
 
-/// Whether a key is part of what a run *is* (its config hash and id) or only of how it was
-/// executed (device, threads, evaluation batch size...): execution keys are recorded with the
-/// run, but changing them neither changes its id nor retrains a finished run.
-enum class KeyRole { Identity, Execution };
+/// Whether a key is part of what a run *is* (its config hash and id), only of how it was
+/// executed (device, threads, evaluation batch size...), or an annotation (description, the
+/// reproduced reference): execution keys and annotations are recorded with the run, but
+/// changing them neither changes its id nor retrains a finished run.
+enum class KeyRole { Identity, Execution, Annotation };
 
 /// A key's facts, without its binding.
 struct KeyInfo {

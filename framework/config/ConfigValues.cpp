@@ -83,13 +83,17 @@ json subsetValue(const toml::node& node, const std::string& key, const Origin& o
 }
 
 /// A string or an array of strings; one string stands for a list of one, so
-/// `trainable = "head"` is `trainable = ["head"]`.
-json stringListValue(const toml::node& node, const std::string& key, const Origin& origin) {
-  const std::string expected = "a string or a non-empty array of strings";
+/// `trainable = "head"` is `trainable = ["head"]`. An empty array only where the key's
+/// default is one (reference.differences).
+json stringListValue(const toml::node& node, const std::string& key, const Origin& origin,
+                     bool may_be_empty) {
+  const std::string expected =
+      may_be_empty ? "a string or an array of strings" : "a string or a non-empty array of strings";
   if (auto s = node.as_string()) return json::array({s->get()});
   const toml::array* items = node.as_array();
   if (items == nullptr) failType(origin, key, expected, node);
-  if (items->empty()) fail(origin, key, "expected " + expected + ", got an empty array");
+  if (items->empty() && !may_be_empty)
+    fail(origin, key, "expected " + expected + ", got an empty array");
   json list = json::array();
   for (std::size_t i = 0; i < items->size(); ++i) {
     const toml::node& item = *items->get(i);
@@ -102,10 +106,10 @@ json stringListValue(const toml::node& node, const std::string& key, const Origi
   return list;
 }
 
-/// The value in canonical JSON form if it has the key's type; `key` names it in errors.
-json typedValue(const toml::node& node, ValueType type, const std::string& key,
+/// The value in canonical JSON form if it has the type of `info`; `key` names it in errors.
+json typedValue(const toml::node& node, const KeyInfo& info, const std::string& key,
                 const Origin& origin) {
-  switch (type) {
+  switch (info.type) {
     case ValueType::Float:
       return floatValue(node, key, origin);
     case ValueType::Integer:
@@ -118,7 +122,8 @@ json typedValue(const toml::node& node, ValueType type, const std::string& key,
       if (!node.is_string()) failType(origin, key, "a string", node);
       return node.as_string()->get();
     case ValueType::StringList:
-      return stringListValue(node, key, origin);
+      return stringListValue(node, key, origin,
+                             info.default_value.is_array() && info.default_value.empty());
     case ValueType::Subset:
       return subsetValue(node, key, origin);
   }
@@ -162,14 +167,14 @@ void failType(const Origin& origin, const std::string& key, const std::string& e
 json validateValue(const std::string& key, const toml::node& node, const Origin& origin) {
   const Key* spec = schema().find(key);
   if (spec == nullptr) failUnknown(origin, key, KeyScope::kSettableKeys);
-  json value = typedValue(node, spec->type, key, origin);
+  json value = typedValue(node, *spec, key, origin);
   if (const std::string why = spec->rule(value); !why.empty()) fail(origin, key, why);
   return value;
 }
 
 json validateEntryValue(const KeyInfo& info, const std::string& full_key, const toml::node& node,
                         const Origin& origin) {
-  json value = typedValue(node, info.type, full_key, origin);
+  json value = typedValue(node, info, full_key, origin);
   if (const std::string why = info.rule(value); !why.empty()) fail(origin, full_key, why);
   return value;
 }

@@ -156,6 +156,17 @@ struct EvalConfig {
   int crop_size = 40;  ///< ten_crop crop side in pixels, [8, data.image_size]
 };
 
+/// `[reference]`: the published result an experiment reproduces (experiments/reproduce/). Not
+/// part of a run's identity: it annotates the run, and `ferlab ledger` and the report's
+/// "Claimed vs obtained" section compare against it.
+struct ReferenceConfig {
+  std::string source;  ///< "" = no reference; else the seed project or paper, with its title
+  double claimed = 0.0;                  ///< their test accuracy, a fraction; 0 = none published
+  std::string protocol;                  ///< how they measured it (split, selection, TTA)
+  std::vector<std::string> differences;  ///< how this experiment differs from theirs
+  int epochs = 0;                        ///< their training length; 0 = unknown
+};
+
 /// One resolved run of an experiment.
 struct RunConfig {
   std::string experiment = "experiment";  ///< top-level `name`
@@ -166,6 +177,7 @@ struct RunConfig {
   BalanceConfig balance;
   TrainConfig train;
   EvalConfig eval;
+  ReferenceConfig reference;
 };
 
 }  // namespace ferlab::config

@@ -46,6 +46,9 @@ struct Value {
   torch::Tensor tensor;                                // Storage (1-D), Tensor
 };
 
+/// "dict", "tensor", "object" ...: the Python name of a value's kind, for error messages.
+const char* kindName(Value::Kind kind);
+
 /// "dict", "tensor", or "object (module.name)" for a class instance: for error messages.
 std::string describe(const Value& value);
 

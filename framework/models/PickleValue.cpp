@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 namespace ferlab::models::detail {
-namespace {
 
 const char* kindName(Value::Kind kind) {
   switch (kind) {
@@ -36,8 +35,6 @@ const char* kindName(Value::Kind kind) {
   }
   return "?";
 }
-
-}  // namespace
 
 std::string describe(const Value& value) {
   if (value.kind == Value::Kind::Opaque || value.kind == Value::Kind::Global) {

@@ -24,6 +24,7 @@ std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOpt
   body += renderSignificance(context);
   body += renderSeeds(context);
   body += renderErrors(context);
+  body += renderLedger(store, context);
   body += renderProvenance(context, versions);
 
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";

@@ -81,7 +81,8 @@ const std::vector<std::pair<std::string, std::string>>& sectionTitles() {
       {"significance", "6 Significance"},
       {"seeds", "7 Seeds"},
       {"errors", "8 Errors gallery"},
-      {"provenance", "9 Provenance"}};
+      {"ledger", "9 Claimed vs obtained"},
+      {"provenance", "10 Provenance"}};
   return titles;
 }
 

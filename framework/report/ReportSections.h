@@ -104,7 +104,7 @@ std::string numberCell(double value, const std::string& text);
 std::string textCell(const std::string& text, const std::string& title = "",
                      const std::string& css_class = "");
 
-/// (id, "N Title") of the nine sections, in page order.
+/// (id, "N Title") of the ten sections, in page order.
 const std::vector<std::pair<std::string, std::string>>& sectionTitles();
 /// "<section id=...>" and its numbered <h2> heading.
 std::string openSection(const std::string& id);
@@ -128,6 +128,8 @@ std::string renderSignificance(Context& context);
 std::string renderSeeds(const Context& context);
 // ErrorGallery.cpp
 std::string renderErrors(const Context& context);
+// LedgerSection.cpp: the reproduction ledger of the report's experiments
+std::string renderLedger(const tracking::SqliteStore& store, const Context& context);
 // PageAssets.cpp: `versions` from bundleVersions()
 std::string renderProvenance(const Context& context, const Json& versions);
 

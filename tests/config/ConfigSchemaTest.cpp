@@ -1,6 +1,7 @@
 // The config schema as a whole: every choice key round-trips through its enum, execution keys
 // stay out of the run identity, and README's config reference is the generated one.
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -96,8 +97,8 @@ TEST(ConfigSchema, ResolvedJsonOfTheDefaultStructIsTheDefaultConfig) {
 
 TEST(ConfigIdentity, ExecutionKeysAreTheDeclaredOnes) {
   EXPECT_EQ(executionKeys(),
-            (std::vector<std::string>{"description", "data.cache_dir", "train.device",
-                                      "train.threads", "train.channels_last", "eval.batch_size"}));
+            (std::vector<std::string>{"data.cache_dir", "train.device", "train.threads",
+                                      "train.channels_last", "eval.batch_size"}));
 }
 
 TEST(ConfigIdentity, ExecutionKeysAreRecordedButDoNotChangeTheHash) {
@@ -105,7 +106,9 @@ TEST(ConfigIdentity, ExecutionKeysAreRecordedButDoNotChangeTheHash) {
   const std::vector<std::string> changes = {
       "description=\"on the cluster\"", "data.cache_dir=\"/scratch/cache\"",
       "train.device=\"cuda:1\"",        "train.threads=16",
-      "train.channels_last=true",       "eval.batch_size=64"};
+      "train.channels_last=true",       "eval.batch_size=64",
+      "reference.source=\"a paper\"",    "reference.claimed=0.7",
+      "reference.differences=[\"x\"]",   "reference.epochs=300"};
   for (const std::string& change : changes) {
     const ResolvedRun changed = single("", {change});
     EXPECT_EQ(changed.config_hash, base.config_hash) << change;
@@ -134,6 +137,35 @@ TEST(ConfigIdentity, EvalSubsetOfARecordedRun) {
   EXPECT_EQ(evalSubsetOf(single("").resolved_json), 1.0);
   EXPECT_EQ(evalSubsetOf("{}"), 1.0);        // recorded before the key existed
   EXPECT_EQ(evalSubsetOf("not json"), 1.0);  // unreadable: shown as recorded
+}
+
+// Every experiment and config file in the repository loads: a key renamed in the schema, a
+// misspelt choice or a broken include in one of them fails here, not in a user's run.
+TEST(ConfigFiles, EveryExperimentInTheRepositoryLoads) {
+  namespace fs = std::filesystem;
+  int files = 0, references = 0;
+  for (const char* folder : {"experiments", "configs"}) {
+    for (const auto& entry :
+         fs::recursive_directory_iterator(fs::path(FERLAB_SOURCE_DIR) / folder)) {
+      if (entry.path().extension() != ".toml") continue;
+      ++files;
+      ExperimentGrid grid;
+      EXPECT_NO_THROW(grid = loadExperiment(entry.path().string())) << entry.path();
+      const bool reproduces = entry.path().parent_path().filename() == "reproduce";
+      for (const ResolvedRun& run : grid.runs) {
+        if (reproduces) EXPECT_FALSE(run.config.reference.source.empty()) << entry.path();
+      }
+      references += reproduces ? 1 : 0;
+    }
+  }
+  EXPECT_GT(files, 20);
+  EXPECT_GE(references, 8);  // experiments/reproduce/: one file per published result
+}
+
+TEST(ConfigFiles, ReferenceDifferencesMayBeEmptyButNotOtherLists) {
+  EXPECT_TRUE(single("[reference]\ndifferences = []").config.reference.differences.empty());
+  EXPECT_NE(errorOf("[[train.phases]]\ntrainable = []").find("non-empty array"),
+            std::string::npos);
 }
 
 // --- rules that span keys -------------------------------------------------------------------

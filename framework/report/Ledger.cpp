@@ -1,0 +1,236 @@
+#include "framework/report/Ledger.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "framework/config/ConfigLoader.h"
+#include "framework/core/Errors.h"
+#include "framework/core/Log.h"
+
+namespace ferlab::report {
+namespace {
+
+/// A run's PrivateTest predictions in sample order: (labels, predicted, sample indices).
+struct TestPredictions {
+  std::vector<std::int64_t> samples, labels, predicted;
+};
+
+TestPredictions testPredictions(const tracking::SqliteStore& store, const std::string& id) {
+  auto predictions = store.predictions(id, "PrivateTest");
+  std::sort(predictions.begin(), predictions.end(),
+            [](const auto& a, const auto& b) { return a.sample_index < b.sample_index; });
+  TestPredictions out;
+  for (const auto& prediction : predictions) {
+    out.samples.push_back(prediction.sample_index);
+    out.labels.push_back(prediction.label);
+    out.predicted.push_back(prediction.predicted);
+  }
+  return out;
+}
+
+/// Uniform in [0, n) without modulo bias, from the 64-bit generator (as Statistics.cpp).
+std::uint64_t draw(std::mt19937_64& generator, std::uint64_t n) {
+  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  std::uint64_t value;
+  do value = generator();
+  while (value >= limit);
+  return value % n;
+}
+
+double quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  const double position = q * static_cast<double>(values.size() - 1);
+  const auto below = static_cast<std::size_t>(std::floor(position));
+  const auto above = std::min(below + 1, values.size() - 1);
+  return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+}
+
+/// Percentile bootstrap of the mean accuracy over runs scored on the same images: each
+/// resample draws n image indices with replacement and scores every run on them.
+Interval bootstrapMeanAccuracy(const std::vector<TestPredictions>& runs, int resamples,
+                               std::uint64_t seed) {
+  const std::size_t n = runs.front().labels.size();
+  std::vector<std::vector<std::uint8_t>> right(runs.size(), std::vector<std::uint8_t>(n));
+  double estimate = 0;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    for (std::size_t i = 0; i < n; ++i) right[r][i] = runs[r].labels[i] == runs[r].predicted[i];
+    estimate += accuracy(runs[r].labels, runs[r].predicted) / static_cast<double>(runs.size());
+  }
+  std::mt19937_64 generator(seed);
+  std::vector<double> means;
+  std::vector<std::size_t> picked(n);
+  for (int b = 0; b < resamples; ++b) {
+    for (auto& index : picked) index = draw(generator, n);
+    double sum = 0;
+    for (const auto& run : right) {
+      for (const auto index : picked) sum += run[index];
+    }
+    means.push_back(sum / static_cast<double>(n * runs.size()));
+  }
+  return {estimate, quantile(means, 0.025), quantile(means, 0.975)};
+}
+
+Verdict verdictOf(const LedgerEntry& entry) {
+  if (entry.finished == 0) return Verdict::NoRuns;
+  if (entry.claimed <= 0) return Verdict::NoClaim;
+  const double gap = entry.test_accuracy.mean - entry.claimed;
+  if (std::abs(gap) <= kReproducedWithin + 1e-12) return Verdict::Reproduced;
+  return gap < 0 ? Verdict::Below : Verdict::Above;
+}
+
+LedgerEntry entryFor(const tracking::SqliteStore& store,
+                     const std::vector<const tracking::RunRow*>& rows,
+                     const config::RunConfig& first, int resamples, std::uint64_t seed) {
+  LedgerEntry entry;
+  entry.experiment = rows.front()->record.experiment;
+  entry.source = first.reference.source;
+  entry.claimed = first.reference.claimed;
+  entry.protocol = first.reference.protocol;
+  entry.differences = first.reference.differences;
+  entry.reference_epochs = first.reference.epochs;
+  entry.runs = static_cast<int>(rows.size());
+  std::vector<double> accuracies;
+  std::vector<TestPredictions> predictions;
+  for (const tracking::RunRow* row : rows) {
+    if (row->record.status != tracking::RunStatus::Finished) continue;
+    // Readable: buildLedger only passes rows whose config it has read.
+    const config::RunConfig config =
+        config::runConfigFromResolvedJson(row->record.config_json, "run " + row->record.id);
+    ++entry.finished;
+    accuracies.push_back(row->summary.test_accuracy);
+    entry.epochs = std::max(entry.epochs, config.train.epochs);
+    entry.thinned = entry.thinned || config.data.eval_subset < 1.0;
+    entry.random_init = entry.random_init || (config::isImageNetBackbone(config.model.name) &&
+                                              row->record.pretrained != 1);
+    predictions.push_back(testPredictions(store, row->record.id));
+  }
+  entry.test_accuracy = meanStd(accuracies);
+  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  const bool aligned =
+      !predictions.empty() && !predictions.front().samples.empty() &&
+      std::all_of(predictions.begin(), predictions.end(), [&](const TestPredictions& run) {
+        return run.samples == predictions.front().samples;
+      });
+  if (aligned) {
+    entry.mean_interval = bootstrapMeanAccuracy(predictions, resamples, seed);
+    entry.has_interval = true;
+  }
+  entry.verdict = verdictOf(entry);
+  return entry;
+}
+
+std::string percent(double fraction) {
+  return fmt::format("{:.2f}%", 100 * fraction);
+}
+
+std::string escapeCell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
+const char* verdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::Reproduced:
+      return "reproduced";
+    case Verdict::Below:
+      return "below";
+    case Verdict::Above:
+      return "above";
+    case Verdict::NoClaim:
+      return "no published number";
+    case Verdict::NoRuns:
+      return "not run yet";
+  }
+  return "?";
+}
+
+std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int resamples,
+                                     std::uint64_t seed) {
+  const auto rows = store.listRuns();
+  std::map<std::string, std::vector<const tracking::RunRow*>> by_experiment;
+  std::map<std::string, config::RunConfig> first_config;
+  for (const auto& row : rows) {
+    config::RunConfig config;
+    try {
+      config = config::runConfigFromResolvedJson(row.record.config_json, "run " + row.record.id);
+    } catch (const ConfigError& error) {
+      // A record this version cannot read stays out of the ledger; the rest still shows.
+      log::warn("ledger: {}: left out", error.what());
+      continue;
+    }
+    if (config.reference.source.empty()) continue;
+    by_experiment[row.record.experiment].push_back(&row);
+    first_config.emplace(row.record.experiment, config);
+  }
+  std::vector<LedgerEntry> entries;
+  for (const auto& [experiment, runs] : by_experiment)
+    entries.push_back(entryFor(store, runs, first_config.at(experiment), resamples, seed));
+  return entries;
+}
+
+std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
+                                      const std::vector<config::ExperimentGrid>& declared) {
+  for (const config::ExperimentGrid& grid : declared) {
+    if (grid.runs.empty()) continue;
+    const config::ReferenceConfig& reference = grid.runs.front().config.reference;
+    const bool recorded = std::any_of(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
+      return e.experiment == grid.name;
+    });
+    if (reference.source.empty() || recorded) continue;
+    LedgerEntry entry;
+    entry.experiment = grid.name;
+    entry.source = reference.source;
+    entry.claimed = reference.claimed;
+    entry.protocol = reference.protocol;
+    entry.differences = reference.differences;
+    entry.reference_epochs = reference.epochs;
+    entry.runs = static_cast<int>(grid.runs.size());  // planned
+    entry.epochs = grid.runs.front().config.train.epochs;
+    entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+    entry.verdict = Verdict::NoRuns;
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const LedgerEntry& a, const LedgerEntry& b) { return a.experiment < b.experiment; });
+  return entries;
+}
+
+std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
+  std::string out =
+      "| experiment | reproduces | claimed | obtained PrivateTest (mean ± sd, runs) | 95% CI of "
+      "the mean | verdict | how ours differs |\n|---|---|---|---|---|---|---|\n";
+  for (const LedgerEntry& entry : entries) {
+    std::vector<std::string> notes = entry.differences;
+    if (entry.partial) {
+      notes.insert(notes.begin(), fmt::format("partial: {} of their {} epochs", entry.epochs,
+                                              entry.reference_epochs));
+    }
+    if (entry.random_init) notes.insert(notes.begin(), "random initialisation, no ImageNet weights");
+    if (entry.thinned) notes.insert(notes.begin(), "NOT COMPARABLE: thinned PrivateTest");
+    std::string obtained = "-";
+    if (entry.finished > 0) {
+      obtained = fmt::format("{} ± {} ({} of {})", percent(entry.test_accuracy.mean),
+                             percent(entry.test_accuracy.std), entry.finished, entry.runs);
+    }
+    const std::string interval =
+        entry.has_interval
+            ? fmt::format("[{}, {}]", percent(entry.mean_interval.low),
+                          percent(entry.mean_interval.high))
+            : "-";
+    std::string joined;
+    for (const auto& note : notes) joined += (joined.empty() ? "" : "; ") + escapeCell(note);
+    out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", entry.experiment,
+                       escapeCell(entry.source), entry.claimed > 0 ? percent(entry.claimed) : "-",
+                       obtained, interval, verdictName(entry.verdict), joined);
+  }
+  return out;
+}
+
+}  // namespace ferlab::report

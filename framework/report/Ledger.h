@@ -1,0 +1,67 @@
+#pragma once
+// The reproduction ledger: for every experiment whose runs carry a `[reference]`
+// (experiments/reproduce/), the claimed result next to what FERLab obtained, computed from
+// the store: PrivateTest accuracy as mean +- sd over the finished runs (seeds), a 95%
+// percentile-bootstrap interval of that mean, and a verdict. Used by `ferlab ledger` (README's
+// Results table) and the report's "Claimed vs obtained" section, so neither is typed by hand.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "framework/config/ConfigLoader.h"
+#include "framework/report/Statistics.h"
+#include "framework/tracking/SqliteStore.h"
+
+namespace ferlab::report {
+
+/// Within this many accuracy points (fractions: 0.02 = 2 points) of the claim is "reproduced".
+inline constexpr double kReproducedWithin = 0.02;
+
+enum class Verdict {
+  Reproduced,  ///< |obtained - claimed| <= kReproducedWithin
+  Below,
+  Above,
+  NoClaim,     ///< the source published no number
+  NoRuns,      ///< no run of the experiment has finished yet
+};
+
+/// "reproduced", "below", "above", "no published number", "not run yet".
+const char* verdictName(Verdict verdict);
+
+struct LedgerEntry {
+  std::string experiment;
+  std::string source;
+  double claimed = 0;  ///< fraction; 0 = none published
+  std::string protocol;
+  std::vector<std::string> differences;
+  int runs = 0;             ///< runs of the experiment in the store
+  int finished = 0;         ///< of which finished (the seeds averaged)
+  MeanStd test_accuracy;    ///< PrivateTest accuracy over the finished runs
+  Interval mean_interval;   ///< 95% bootstrap interval of the mean (test images resampled)
+  bool has_interval = false;
+  int epochs = 0;            ///< train.epochs of the runs (the largest, when they differ)
+  int reference_epochs = 0;  ///< theirs; 0 = unknown
+  bool partial = false;      ///< epochs < reference_epochs: a partial reproduction
+  bool random_init = false;  ///< an ImageNet backbone trained without loaded weights
+  bool thinned = false;      ///< evaluated on a thinned PrivateTest (data.eval_subset < 1)
+  Verdict verdict = Verdict::NoRuns;
+};
+
+/// The ledger of `store`, one entry per experiment with a reference, by experiment name. The
+/// interval resamples the PrivateTest images jointly for every finished run (paired), with
+/// `resamples` draws from `seed`; runs whose stored predictions do not cover the same images
+/// give no interval. Throws StoreError.
+std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int resamples = 2000,
+                                     std::uint64_t seed = 0);
+
+/// `entries` plus a "not run yet" entry for every experiment of `declared` that declares a
+/// reference and has no run in the store, sorted by experiment name: the ledger shows every
+/// reference, run or not.
+std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
+                                      const std::vector<config::ExperimentGrid>& declared);
+
+/// The ledger as a Markdown table (README's Results section), with a line per difference.
+std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries);
+
+}  // namespace ferlab::report

@@ -1,0 +1,40 @@
+// `ferlab ledger` end to end through the real binary: every reference declared under
+// experiments/reproduce/ is listed, none of the fixture store's runs (which declare none) is.
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/cli/CliFixture.h"
+
+namespace ferlab::clitest {
+namespace {
+
+class LedgerCommandTest : public CliStoreTest {};
+
+int countOf(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(LedgerCommandTest, MarkdownListsEveryDeclaredReference) {
+  const auto result = runFerlab("ledger --format markdown --experiments " +
+                                std::string(FERLAB_SOURCE_DIR) + "/experiments/reproduce" +
+                                dbArg());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(countOf(result.output, "| `reproduce_"), 8) << result.output;
+  EXPECT_EQ(countOf(result.output, "not run yet"), 8) << result.output;
+  EXPECT_NE(result.output.find("| 73.28% |"), std::string::npos) << result.output;
+}
+
+TEST_F(LedgerCommandTest, WithoutReferencesItSaysSoAndBadOptionsAreUsageErrors) {
+  const auto empty = runFerlab("ledger" + dbArg());
+  EXPECT_EQ(empty.exit_code, 0) << empty.output;
+  EXPECT_NE(empty.output.find("declares a [reference]"), std::string::npos) << empty.output;
+  EXPECT_EQ(runFerlab("ledger --format html" + dbArg()).exit_code, 2);
+  EXPECT_EQ(runFerlab("ledger --db /nonexistent/ferlab.db").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace ferlab::clitest
