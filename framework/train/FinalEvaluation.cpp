@@ -16,7 +16,8 @@ SplitEvaluation FinalEvaluation::onPrivateTest(Trainer& trainer,
   result.sample_ids.clear();
   for (auto& index : result.sample_indices) {
     const auto local = static_cast<std::size_t>(index);
-    if (!images.sample_ids.empty()) result.sample_ids.push_back(images.sample_ids[local]);
+    result.sample_ids.push_back(images.sample_ids.empty() ? std::string()
+                                                          : images.sample_ids[local]);
     index = test.source_indices()[local];
   }
   return result;
