@@ -31,10 +31,10 @@ void printText(const std::vector<report::LedgerEntry>& entries) {
                percentOrDash(entry.test_accuracy.mean, entry.finished > 0),
                percentOrDash(entry.test_accuracy.std, entry.finished > 0), entry.finished,
                entry.runs,
-               entry.has_interval ? fmt::format(", 95% CI of the mean [{:.2f}%, {:.2f}%]",
-                                                100 * entry.mean_interval.low,
-                                                100 * entry.mean_interval.high)
-                                  : "");
+               entry.has_interval
+                   ? fmt::format(", 95% CI of the mean [{:.2f}%, {:.2f}%]",
+                                 100 * entry.mean_interval.low, 100 * entry.mean_interval.high)
+                   : "");
     fmt::print("  verdict   {}{}{}{}\n", report::verdictName(entry.verdict),
                entry.partial ? fmt::format(" (partial: {} of their {} epochs)", entry.epochs,
                                            entry.reference_epochs)
@@ -59,13 +59,16 @@ int ledgerCommand(const std::vector<std::string>& args) {
       ("resamples", po::value(&resamples)->default_value(2000), "bootstrap resamples, >= 1000");
   // clang-format on
   po::variables_map values;
-  if (!parseCommandLine(args, options, {},
-                        "usage: ferlab ledger [--format text|markdown] [--experiments DIR] [--db PATH]", values)) {
+  if (!parseCommandLine(
+          args, options, {},
+          "usage: ferlab ledger [--format text|markdown] [--experiments DIR] [--db PATH]",
+          values)) {
     return 0;
   }
   if (format != "text" && format != "markdown")
     throw UsageError(fmt::format("--format {}: expected text or markdown", format));
-  if (resamples < 1000) throw UsageError(fmt::format("--resamples {}: expected >= 1000", resamples));
+  if (resamples < 1000)
+    throw UsageError(fmt::format("--resamples {}: expected >= 1000", resamples));
   const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   std::vector<config::ExperimentGrid> declared;
   if (!declared_dir.empty()) {

@@ -251,8 +251,10 @@ std::vector<Key> declareKeys() {
           {intRange(8), "ten_crop crop side in pixels, <= data.image_size"}),
 
       key("reference.source", &R::reference, &F::source,
-          {anyValue(), "the published result reproduced: seed project or paper, with its title; "
-                       "\"\" = none", "", kAnnotation}),
+          {anyValue(),
+           "the published result reproduced: seed project or paper, with its title; "
+           "\"\" = none",
+           "", kAnnotation}),
       key("reference.claimed", &R::reference, &F::claimed,
           {probability(), "their test accuracy, a fraction; 0 = no number published", "",
            kAnnotation}),
@@ -260,12 +262,12 @@ std::vector<Key> declareKeys() {
           {anyValue(), "how they measured it: split, selection, test-time augmentation", "",
            kAnnotation}),
       key("reference.differences", &R::reference, &F::differences,
-          {anyValue(), "how this experiment differs from theirs, one entry each", "",
-           kAnnotation}),
+          {anyValue(), "how this experiment differs from theirs, one entry each", "", kAnnotation}),
       key("reference.epochs", &R::reference, &F::epochs,
-          {intRange(0), "their training length in epochs; 0 = unknown. A shorter train.epochs "
-                        "makes the ledger call the run a partial reproduction", "",
-           kAnnotation}),
+          {intRange(0),
+           "their training length in epochs; 0 = unknown. A shorter train.epochs "
+           "makes the ledger call the run a partial reproduction",
+           "", kAnnotation}),
   };
 }
 

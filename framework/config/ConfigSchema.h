@@ -200,16 +200,21 @@ struct KeyText {
   KeyRole role = KeyRole::Identity;
 };
 
+/// Copies `text` into `info`; an enum field's choices (describeChoices) replace an empty rule.
+inline void describe(KeyInfo& info, KeyText text) {
+  info.rule = std::move(text.rule);
+  info.doc = std::move(text.doc);
+  info.source = std::move(text.source);
+  info.role = text.role;
+}
+
 /// Declares the key `key` bound to `(config.*section).*field`.
 template <typename Section, typename T>
 Key key(std::string name, Section RunConfig::*section, T Section::*field, KeyText text) {
   Key spec;
   spec.key = std::move(name);
   spec.type = valueTypeOf<T>();
-  spec.rule = std::move(text.rule);
-  spec.doc = std::move(text.doc);
-  spec.source = std::move(text.source);
-  spec.role = text.role;
+  describe(spec, std::move(text));
   describeChoices<T>(spec);
   spec.read = [=](const RunConfig& config) { return toJson((config.*section).*field); };
   spec.write = [=](RunConfig& config, const json& value) {
@@ -224,10 +229,7 @@ Key topKey(std::string name, T RunConfig::*field, KeyText text) {
   Key spec;
   spec.key = std::move(name);
   spec.type = valueTypeOf<T>();
-  spec.rule = std::move(text.rule);
-  spec.doc = std::move(text.doc);
-  spec.source = std::move(text.source);
-  spec.role = text.role;
+  describe(spec, std::move(text));
   spec.read = [=](const RunConfig& config) { return toJson(config.*field); };
   spec.write = [=](RunConfig& config, const json& value) { config.*field = fromJson<T>(value); };
   return spec;
@@ -246,9 +248,7 @@ EntryKey<Entry> entryKey(std::string name, T Entry::*field, KeyText text) {
   EntryKey<Entry> spec;
   spec.info.key = std::move(name);
   spec.info.type = valueTypeOf<T>();
-  spec.info.rule = std::move(text.rule);
-  spec.info.doc = std::move(text.doc);
-  spec.info.source = std::move(text.source);
+  describe(spec.info, std::move(text));
   describeChoices<T>(spec.info);
   spec.info.default_value = toJson(Entry{}.*field);
   spec.read = [=](const Entry& entry) { return toJson(entry.*field); };

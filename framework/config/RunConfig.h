@@ -160,9 +160,9 @@ struct EvalConfig {
 /// part of a run's identity: it annotates the run, and `ferlab ledger` and the report's
 /// "Claimed vs obtained" section compare against it.
 struct ReferenceConfig {
-  std::string source;  ///< "" = no reference; else the seed project or paper, with its title
-  double claimed = 0.0;                  ///< their test accuracy, a fraction; 0 = none published
-  std::string protocol;                  ///< how they measured it (split, selection, TTA)
+  std::string source;    ///< "" = no reference; else the seed project or paper, with its title
+  double claimed = 0.0;  ///< their test accuracy, a fraction; 0 = none published
+  std::string protocol;  ///< how they measured it (split, selection, TTA)
   std::vector<std::string> differences;  ///< how this experiment differs from theirs
   int epochs = 0;                        ///< their training length; 0 = unknown
 };

@@ -212,18 +212,18 @@ std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
       notes.insert(notes.begin(), fmt::format("partial: {} of their {} epochs", entry.epochs,
                                               entry.reference_epochs));
     }
-    if (entry.random_init) notes.insert(notes.begin(), "random initialisation, no ImageNet weights");
+    if (entry.random_init)
+      notes.insert(notes.begin(), "random initialisation, no ImageNet weights");
     if (entry.thinned) notes.insert(notes.begin(), "NOT COMPARABLE: thinned PrivateTest");
     std::string obtained = "-";
     if (entry.finished > 0) {
       obtained = fmt::format("{} ± {} ({} of {})", percent(entry.test_accuracy.mean),
                              percent(entry.test_accuracy.std), entry.finished, entry.runs);
     }
-    const std::string interval =
-        entry.has_interval
-            ? fmt::format("[{}, {}]", percent(entry.mean_interval.low),
-                          percent(entry.mean_interval.high))
-            : "-";
+    const std::string interval = entry.has_interval
+                                     ? fmt::format("[{}, {}]", percent(entry.mean_interval.low),
+                                                   percent(entry.mean_interval.high))
+                                     : "-";
     std::string joined;
     for (const auto& note : notes) joined += (joined.empty() ? "" : "; ") + escapeCell(note);
     out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", entry.experiment,

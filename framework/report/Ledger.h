@@ -22,8 +22,8 @@ enum class Verdict {
   Reproduced,  ///< |obtained - claimed| <= kReproducedWithin
   Below,
   Above,
-  NoClaim,     ///< the source published no number
-  NoRuns,      ///< no run of the experiment has finished yet
+  NoClaim,  ///< the source published no number
+  NoRuns,   ///< no run of the experiment has finished yet
 };
 
 /// "reproduced", "below", "above", "no published number", "not run yet".
@@ -35,10 +35,10 @@ struct LedgerEntry {
   double claimed = 0;  ///< fraction; 0 = none published
   std::string protocol;
   std::vector<std::string> differences;
-  int runs = 0;             ///< runs of the experiment in the store
-  int finished = 0;         ///< of which finished (the seeds averaged)
-  MeanStd test_accuracy;    ///< PrivateTest accuracy over the finished runs
-  Interval mean_interval;   ///< 95% bootstrap interval of the mean (test images resampled)
+  int runs = 0;            ///< runs of the experiment in the store
+  int finished = 0;        ///< of which finished (the seeds averaged)
+  MeanStd test_accuracy;   ///< PrivateTest accuracy over the finished runs
+  Interval mean_interval;  ///< 95% bootstrap interval of the mean (test images resampled)
   bool has_interval = false;
   int epochs = 0;            ///< train.epochs of the runs (the largest, when they differ)
   int reference_epochs = 0;  ///< theirs; 0 = unknown

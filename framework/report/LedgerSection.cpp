@@ -27,10 +27,10 @@ std::string rowOf(const LedgerEntry& entry) {
   std::string list;
   for (const auto& note : notes) list += "<li>" + escapeHtml(note) + "</li>";
   const std::string obtained =
-      entry.finished > 0 ? fmt::format("{} ± {} ({} of {} runs)", percentText(entry.test_accuracy.mean),
-                                       percentText(entry.test_accuracy.std), entry.finished,
-                                       entry.runs)
-                         : kMissing;
+      entry.finished > 0
+          ? fmt::format("{} ± {} ({} of {} runs)", percentText(entry.test_accuracy.mean),
+                        percentText(entry.test_accuracy.std), entry.finished, entry.runs)
+          : kMissing;
   std::string html = "<tr>";
   html += textCell(entry.experiment);
   html += textCell(entry.source, entry.protocol);
@@ -38,7 +38,8 @@ std::string rowOf(const LedgerEntry& entry) {
                      entry.claimed > 0);
   html += numberCell(entry.test_accuracy.mean, obtained, entry.finished > 0);
   html += textCell(entry.has_interval ? intervalText(entry.mean_interval, true) : kMissing);
-  html += textCell(verdictName(entry.verdict), "", std::string("verdict ") + verdictName(entry.verdict));
+  html += textCell(verdictName(entry.verdict), "",
+                   std::string("verdict ") + verdictName(entry.verdict));
   html += "<td><ul>" + list + "</ul></td>";
   return html + "</tr>\n";
 }
@@ -49,8 +50,8 @@ std::string renderLedger(const tracking::SqliteStore& store, const Context& cont
   std::set<std::string> experiments;
   for (const ReportRun& run : context.runs) experiments.insert(run.row.record.experiment);
   std::vector<LedgerEntry> entries;
-  for (LedgerEntry& entry : buildLedger(store, context.options->bootstrap_resamples,
-                                        context.options->bootstrap_seed)) {
+  for (LedgerEntry& entry :
+       buildLedger(store, context.options->bootstrap_resamples, context.options->bootstrap_seed)) {
     if (experiments.count(entry.experiment) != 0) entries.push_back(std::move(entry));
   }
   std::string html = openSection("ledger");

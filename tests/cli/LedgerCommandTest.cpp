@@ -19,9 +19,9 @@ int countOf(const std::string& text, const std::string& part) {
 }
 
 TEST_F(LedgerCommandTest, MarkdownListsEveryDeclaredReference) {
-  const auto result = runFerlab("ledger --format markdown --experiments " +
-                                std::string(FERLAB_SOURCE_DIR) + "/experiments/reproduce" +
-                                dbArg());
+  const auto result =
+      runFerlab("ledger --format markdown --experiments " + std::string(FERLAB_SOURCE_DIR) +
+                "/experiments/reproduce" + dbArg());
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(countOf(result.output, "| `reproduce_"), 8) << result.output;
   EXPECT_EQ(countOf(result.output, "not run yet"), 8) << result.output;

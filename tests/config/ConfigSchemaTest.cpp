@@ -107,8 +107,8 @@ TEST(ConfigIdentity, ExecutionKeysAreRecordedButDoNotChangeTheHash) {
       "description=\"on the cluster\"", "data.cache_dir=\"/scratch/cache\"",
       "train.device=\"cuda:1\"",        "train.threads=16",
       "train.channels_last=true",       "eval.batch_size=64",
-      "reference.source=\"a paper\"",    "reference.claimed=0.7",
-      "reference.differences=[\"x\"]",   "reference.epochs=300"};
+      "reference.source=\"a paper\"",   "reference.claimed=0.7",
+      "reference.differences=[\"x\"]",  "reference.epochs=300"};
   for (const std::string& change : changes) {
     const ResolvedRun changed = single("", {change});
     EXPECT_EQ(changed.config_hash, base.config_hash) << change;
@@ -164,8 +164,7 @@ TEST(ConfigFiles, EveryExperimentInTheRepositoryLoads) {
 
 TEST(ConfigFiles, ReferenceDifferencesMayBeEmptyButNotOtherLists) {
   EXPECT_TRUE(single("[reference]\ndifferences = []").config.reference.differences.empty());
-  EXPECT_NE(errorOf("[[train.phases]]\ntrainable = []").find("non-empty array"),
-            std::string::npos);
+  EXPECT_NE(errorOf("[[train.phases]]\ntrainable = []").find("non-empty array"), std::string::npos);
 }
 
 // --- rules that span keys -------------------------------------------------------------------

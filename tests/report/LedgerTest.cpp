@@ -106,8 +106,7 @@ TEST_F(LedgerTest, MeanSdIntervalAndVerdictFromTheStoredPredictions) {
   EXPECT_NE(table.find("| `custom` | seed 000 | 62.00% | 62.00% ± 2.00% (3 of 3) |"),
             std::string::npos)
       << table;
-  EXPECT_NE(table.find("partial: 5 of their 50 epochs; we select on PublicTest"),
-            std::string::npos)
+  EXPECT_NE(table.find("partial: 5 of their 50 epochs; we select on PublicTest"), std::string::npos)
       << table;
 }
 
@@ -170,8 +169,9 @@ epochs = 300
   EXPECT_EQ(ledger[1].verdict, Verdict::NoRuns);
   EXPECT_EQ(ledger[1].runs, 1);
   EXPECT_TRUE(ledger[1].partial);
-  EXPECT_NE(ledgerMarkdown(ledger).find("| 73.28% | - | - | not run yet | partial: 30 of their 300"),
-            std::string::npos)
+  EXPECT_NE(
+      ledgerMarkdown(ledger).find("| 73.28% | - | - | not run yet | partial: 30 of their 300"),
+      std::string::npos)
       << ledgerMarkdown(ledger);
 }
 
