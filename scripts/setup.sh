@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git binutils
   libopencv-dev opencv-data libsqlite3-dev sqlite3 libboost-program-options-dev libfmt-dev
-  libgtest-dev libgmock-dev libtomlplusplus-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   chromium
 )
 

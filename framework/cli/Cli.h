@@ -23,5 +23,7 @@ int plotCommand(const std::vector<std::string>& args);
 int augmentPreviewCommand(const std::vector<std::string>& args);
 int versionCommand(const std::vector<std::string>& args);
 int ledgerCommand(const std::vector<std::string>& args);
+int archiveCommand(const std::vector<std::string>& args);
+int importCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

@@ -31,6 +31,8 @@ constexpr Choice<ModelName> kModels[] = {
     {ModelName::SimpleCnn, "simple_cnn", "the seeds' Keras FER CNN (from scratch)"},
     {ModelName::VggNet, "vggnet", "Khaireddin & Chen 2021, VGGNet for FER2013 (from scratch)"},
     {ModelName::EluCnn, "elu_cnn", "ELU + BatchNorm CNN (from scratch)"},
+    {ModelName::FastCnn, "fast_cnn",
+     "VGG-style BatchNorm CNN with global average pooling, sized for CPU training (from scratch)"},
     {ModelName::Vgg16, "vgg16", "torchvision vgg16"},
     {ModelName::Vgg16Bn, "vgg16_bn", "torchvision vgg16_bn"},
     {ModelName::Vgg19, "vgg19", "torchvision vgg19"},
@@ -72,6 +74,9 @@ constexpr Choice<Schedule> kSchedules[] = {
     {Schedule::Step, "step", "x gamma every step_size epochs (torch StepLR)"},
     {Schedule::Cosine, "cosine", "cosine annealing to min_lr (torch CosineAnnealingLR)"},
     {Schedule::Plateau, "plateau", "x gamma after plateau_patience epochs (ReduceLROnPlateau)"},
+    {Schedule::OneCycle, "onecycle",
+     "per step: warm up from lr/25 to lr over the first 30% of the steps, cosine down to "
+     "lr/250000 (torch OneCycleLR defaults, without momentum cycling; Smith & Topin 2019)"},
 };
 constexpr Choice<Monitor> kMonitors[] = {
     {Monitor::ValAccuracy, "val_accuracy", ""},
@@ -96,7 +101,7 @@ static_assert(inDeclarationOrder(kInputChannels, InputChannels::SumConv1));
 static_assert(inDeclarationOrder(kActivations, Activation::None));
 static_assert(inDeclarationOrder(kBalanceMethods, BalanceMethod::Focal));
 static_assert(inDeclarationOrder(kOptimizers, Optimizer::AdamW));
-static_assert(inDeclarationOrder(kSchedules, Schedule::Plateau));
+static_assert(inDeclarationOrder(kSchedules, Schedule::OneCycle));
 static_assert(inDeclarationOrder(kMonitors, Monitor::ValLoss));
 static_assert(inDeclarationOrder(kTtas, Tta::TenCrop));
 static_assert(inDeclarationOrder(kPrecisions, Precision::Fp16));
@@ -127,6 +132,7 @@ bool isImageNetBackbone(ModelName model) {
     case ModelName::SimpleCnn:
     case ModelName::VggNet:
     case ModelName::EluCnn:
+    case ModelName::FastCnn:
       return false;
     case ModelName::Vgg16:
     case ModelName::Vgg16Bn:

@@ -24,12 +24,13 @@ enum class DataFormat { Auto, Folder, Csv };
 /// `data.align`: face alignment before training (data/FaceAligner.h).
 enum class Align { None, Eyes };
 
-/// `model.name`: the network. The first three train from scratch; the rest are ImageNet
+/// `model.name`: the network. The first four train from scratch; the rest are ImageNet
 /// backbones with a new head (models/TransferModel.h).
 enum class ModelName {
   SimpleCnn,
   VggNet,
   EluCnn,
+  FastCnn,
   Vgg16,
   Vgg16Bn,
   Vgg19,
@@ -52,8 +53,8 @@ enum class BalanceMethod { None, Oversample, Undersample, ClassWeights, Weighted
 /// `train.optimizer` and `train.phases[].optimizer`.
 enum class Optimizer { Sgd, Adam, AdamW };
 
-/// `train.schedule`: the learning-rate schedule over epochs.
-enum class Schedule { None, Step, Cosine, Plateau };
+/// `train.schedule`: the learning-rate schedule over epochs (OneCycle: over steps).
+enum class Schedule { None, Step, Cosine, Plateau, OneCycle };
 
 /// `train.monitor`: the validation (PublicTest) metric that selects the best epoch and drives
 /// early stopping and plateau reductions.

@@ -66,6 +66,8 @@ ModelDefaults modelDefaults(ModelName model) {
       return {true, 0.0, 0.2};
     case ModelName::EluCnn:
       return {true, 0.4, 0.5};
+    case ModelName::FastCnn:
+      return {true, 0.0, 0.2};
     // ImageNet backbones: the from-scratch options do not apply; the head has its own.
     case ModelName::Vgg16:
     case ModelName::Vgg16Bn:

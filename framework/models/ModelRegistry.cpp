@@ -8,6 +8,7 @@
 #include "framework/core/Errors.h"
 #include "framework/core/Log.h"
 #include "framework/models/EluCnn.h"
+#include "framework/models/FastCnn.h"
 #include "framework/models/SimpleCnn.h"
 #include "framework/models/TransferModel.h"
 #include "framework/models/VggNet.h"
@@ -64,6 +65,7 @@ std::shared_ptr<BackboneImpl> makeBackbone(config::ModelName name) {
     case ModelName::SimpleCnn:
     case ModelName::VggNet:
     case ModelName::EluCnn:
+    case ModelName::FastCnn:
       break;
   }
   throw std::logic_error(std::string("makeBackbone: not an ImageNet backbone: ") +
@@ -159,6 +161,8 @@ ClassifierPtr makeModel(const config::ModelConfig& config, int image_size,
       return VggNet(commonOptions<VggNetOptions>(config, image_size)).ptr();
     case ModelName::EluCnn:
       return EluCnn(commonOptions<EluCnnOptions>(config, image_size)).ptr();
+    case ModelName::FastCnn:
+      return FastCnn(commonOptions<FastCnnOptions>(config, image_size)).ptr();
     case ModelName::Vgg16:
     case ModelName::Vgg16Bn:
     case ModelName::Vgg19:

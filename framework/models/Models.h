@@ -1,6 +1,6 @@
 #pragma once
 // The models module's public API: a classifier from `[model]`. The individual networks
-// (SimpleCnn.h, VggNet.h, EluCnn.h, backbones/) and their building blocks (Layers.h,
+// (SimpleCnn.h, VggNet.h, EluCnn.h, FastCnn.h, backbones/) and their building blocks (Layers.h,
 // Backbone.h) are public for tests and for anyone composing their own model; makeModel is the
 // entry point.
 

@@ -126,6 +126,22 @@ struct PhaseRecord {
   std::int64_t trainable_params = 0, total_params = 0;  ///< scalar parameters
 };
 
+/// The experiment a run belongs to, as the store keeps it.
+struct ExperimentInfo {
+  std::string name;
+  std::string source;                  ///< the experiment file it was loaded from
+  std::vector<std::string> grid_keys;  ///< dotted keys, in grid order
+};
+
+struct RunArchive;  // RunArchive.h
+
+/// What importing an archive did (SqliteStore::importRun).
+enum class ImportOutcome {
+  Imported,        ///< the store had no run with this id
+  Replaced,        ///< the store had it unfinished (queued, running or failed): replaced
+  AlreadyPresent,  ///< the store had it finished: left exactly as it was
+};
+
 /// Row for `ferlab ls` and reports: the record plus its summary.
 struct RunRow {
   RunRecord record;
@@ -193,6 +209,11 @@ class SqliteStore {
   void recordPhase(const std::string& id, const PhaseRecord& phase);
   /// Status failed, the message and ended_at; history already recorded is kept.
   void failRun(const std::string& id, const std::string& message);
+  /// Writes an archived finished run (RunArchive.h) in one transaction, with its original
+  /// timestamps, provenance and every row; creates its experiment when the store lacks it
+  /// (an existing experiment keeps its source). A finished run with the same id is left as
+  /// it is; an unfinished one is replaced. Throws StoreError.
+  ImportOutcome importRun(const RunArchive& archive);
 
   /// Runs of `experiment` (all runs when empty), in grid order within an experiment.
   std::vector<RunRow> listRuns(const std::string& experiment = "") const;
@@ -202,6 +223,8 @@ class SqliteStore {
   std::vector<EpochRecord> epochs(const std::string& id) const;
   std::vector<SplitMetrics> splitMetrics(const std::string& id) const;
   std::vector<PhaseRecord> phases(const std::string& id) const;
+  /// The experiment's stored source and grid keys; nullopt when the store has none by `name`.
+  std::optional<ExperimentInfo> experimentInfo(const std::string& name) const;
   std::vector<Prediction> predictions(const std::string& id, const std::string& split) const;
 
  private:

@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "framework/tracking/StoreRows.h"
 
 namespace ferlab::tracking {
@@ -20,6 +22,7 @@ using detail::readRunRow;
 using detail::Row;
 using detail::splitCounts;
 using detail::Statement;
+using detail::throwError;
 using detail::Transaction;
 
 std::optional<RunRecord> SqliteStore::findRun(const std::string& id) const {
@@ -195,6 +198,25 @@ std::vector<PhaseRecord> SqliteStore::phases(const std::string& id) const {
     phases.push_back(std::move(phase));
   }
   return phases;
+}
+
+std::optional<ExperimentInfo> SqliteStore::experimentInfo(const std::string& name) const {
+  const Context ctx{db_, path_, "reading experiment '" + name + "'"};
+  Statement select(ctx, "SELECT name, source, grid_keys FROM experiments WHERE name = ?1");
+  select.bind(1, name);
+  if (!select.step()) return std::nullopt;
+  Row row(select);
+  ExperimentInfo info;
+  info.name = row.text();
+  info.source = row.text();
+  const std::string grid_keys = row.text();
+  const auto keys = nlohmann::json::parse(grid_keys, nullptr, /*allow_exceptions=*/false);
+  if (!keys.is_array()) throwError(ctx, "grid_keys is not a JSON array: " + grid_keys);
+  for (const auto& key : keys) {
+    if (!key.is_string()) throwError(ctx, "grid_keys holds a non-string: " + grid_keys);
+    info.grid_keys.push_back(key.get<std::string>());
+  }
+  return info;
 }
 
 }  // namespace ferlab::tracking

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "framework/core/Provenance.h"
+#include "framework/tracking/RunArchive.h"
 #include "framework/tracking/StoreRows.h"
 
 namespace ferlab::tracking {
@@ -19,6 +20,7 @@ namespace {
 using detail::Context;
 using detail::joinCounts;
 using detail::loadRunRow;
+using detail::Row;
 using detail::Statement;
 using detail::throwError;
 using detail::Transaction;
@@ -80,6 +82,75 @@ void deleteFinalResults(const Context& ctx, const std::string& id) {
     Statement remove(ctx, std::string("DELETE FROM ") + table + " WHERE run_id = ?1");
     remove.bind(1, id).run();
   }
+}
+
+void insertPredictions(
+    const Context& ctx, const std::string& id,
+    const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions) {
+  // One statement reused for every sample: a FER2013 test split is 7,178 rows.
+  Statement insert(ctx,
+                   "INSERT INTO predictions (run_id, split, sample_index, sample_id, label, "
+                   "predicted, probabilities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  for (const auto& [split, samples] : predictions) {
+    for (const Prediction& p : samples) {
+      insert.bind(1, id).bind(2, split).bind(3, p.sample_index).bind(4, p.sample_id);
+      insert.bind(5, p.label).bind(6, p.predicted).bindFloats(7, p.probabilities).run();
+    }
+  }
+}
+
+void insertEpoch(const Context& ctx, const std::string& id, const EpochRecord& epoch) {
+  // REPLACE: an epoch re-run after a crash between checkpoint and commit overwrites its row.
+  Statement insert(
+      ctx,
+      "INSERT OR REPLACE INTO epochs (run_id, epoch, phase, train_loss, "
+      "train_accuracy, val_loss, val_accuracy, val_macro_f1, lr, images_per_sec, "
+      "seconds, class_counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  insert.bind(1, id).bind(2, epoch.epoch).bind(3, epoch.phase).bind(4, epoch.train_loss);
+  insert.bind(5, epoch.train_accuracy).bind(6, epoch.val_loss).bind(7, epoch.val_accuracy);
+  insert.bind(8, epoch.val_macro_f1).bind(9, epoch.lr).bind(10, epoch.images_per_sec);
+  insert.bind(11, epoch.seconds).bindOptional(12, joinCounts(epoch.class_counts)).run();
+}
+
+void insertPhase(const Context& ctx, const std::string& id, const PhaseRecord& phase) {
+  // INSERT ... SELECT touches no row for an unknown run, which requireRun reports.
+  Statement insert(ctx,
+                   "INSERT OR REPLACE INTO phases (run_id, phase_index, name, first_epoch, epochs, "
+                   "trainable_params, total_params) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+                   "WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1)");
+  insert.bind(1, id).bind(2, phase.index).bind(3, phase.name).bind(4, phase.first_epoch);
+  insert.bind(5, phase.epochs).bind(6, phase.trainable_params).bind(7, phase.total_params).run();
+  requireRun(ctx, id);
+}
+
+/// The whole runs row of an archived run: identity, provenance, timestamps and summary.
+void insertArchivedRun(const Context& ctx, const RunRecord& run, const RunSummary& summary) {
+  Statement insert(ctx,
+                   "INSERT INTO runs (id, experiment, name, status, grid_index, config_json, "
+                   "config_hash, seed, backbone, git_commit, ferlab_version, torch_version, "
+                   "opencv_version, device, dataset_key, started_at, ended_at, error, pretrained, "
+                   "align_aligned, align_face_only, align_none, precision, weights_loaded, "
+                   "weights_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+  insert.bind(1, run.id).bind(2, run.experiment).bind(3, run.name);
+  insert.bind(4, std::string(statusName(run.status))).bind(5, run.grid_index);
+  insert.bind(6, run.config_json).bind(7, run.config_hash).bind(8, run.seed);
+  insert.bind(9, run.backbone).bindOptional(10, run.git_commit);
+  insert.bindOptional(11, run.ferlab_version).bindOptional(12, run.torch_version);
+  insert.bindOptional(13, run.opencv_version).bindOptional(14, run.device);
+  insert.bindOptional(15, run.dataset_key).bindOptional(16, run.started_at);
+  insert.bindOptional(17, run.ended_at).bindOptional(18, run.error).bindKnown(19, run.pretrained);
+  bindCount(insert, 20, run.alignment.aligned);
+  bindCount(insert, 21, run.alignment.face_only);
+  bindCount(insert, 22, run.alignment.none);
+  insert.bindOptional(23, run.precision);
+  bindCount(insert, 24, run.weights_loaded);
+  bindCount(insert, 25, run.weights_total);
+  insert.run();
+  Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments + " WHERE id = ?" +
+                            std::to_string(kSummaryParams + 1));
+  bindSummary(update, summary);
+  update.bind(kSummaryParams + 1, run.id).run();
 }
 
 void insertSplit(const Context& ctx, const std::string& id, const SplitMetrics& split) {
@@ -221,16 +292,7 @@ void SqliteStore::recordEpoch(const std::string& id, const EpochRecord& epoch,
   bindSummary(update, summary);
   update.bind(kSummaryParams + 1, id).run();
   requireRun(ctx, id);
-  // REPLACE: an epoch re-run after a crash between checkpoint and commit overwrites its row.
-  Statement insert(
-      ctx,
-      "INSERT OR REPLACE INTO epochs (run_id, epoch, phase, train_loss, "
-      "train_accuracy, val_loss, val_accuracy, val_macro_f1, lr, images_per_sec, "
-      "seconds, class_counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-  insert.bind(1, id).bind(2, epoch.epoch).bind(3, epoch.phase).bind(4, epoch.train_loss);
-  insert.bind(5, epoch.train_accuracy).bind(6, epoch.val_loss).bind(7, epoch.val_accuracy);
-  insert.bind(8, epoch.val_macro_f1).bind(9, epoch.lr).bind(10, epoch.images_per_sec);
-  insert.bind(11, epoch.seconds).bindOptional(12, joinCounts(epoch.class_counts)).run();
+  insertEpoch(ctx, id, epoch);
   transaction.commit();
 }
 
@@ -248,16 +310,7 @@ void SqliteStore::finishRun(
   deleteFinalResults(ctx, id);
   for (const SplitMetrics& split : splits) insertSplit(ctx, id, split);
 
-  // One statement reused for every sample: a FER2013 test split is 7,178 rows.
-  Statement insert(ctx,
-                   "INSERT INTO predictions (run_id, split, sample_index, sample_id, label, "
-                   "predicted, probabilities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  for (const auto& [split, samples] : predictions) {
-    for (const Prediction& p : samples) {
-      insert.bind(1, id).bind(2, split).bind(3, p.sample_index).bind(4, p.sample_id);
-      insert.bind(5, p.label).bind(6, p.predicted).bindFloats(7, p.probabilities).run();
-    }
-  }
+  insertPredictions(ctx, id, predictions);
   transaction.commit();
 }
 
@@ -274,15 +327,42 @@ void SqliteStore::failRun(const std::string& id, const std::string& message) {
 void SqliteStore::recordPhase(const std::string& id, const PhaseRecord& phase) {
   const Context ctx{db_, path_, "recording phase '" + phase.name + "' of run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
-  // INSERT ... SELECT touches no row for an unknown run, which requireRun reports.
-  Statement insert(ctx,
-                   "INSERT OR REPLACE INTO phases (run_id, phase_index, name, first_epoch, epochs, "
-                   "trainable_params, total_params) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
-                   "WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1)");
-  insert.bind(1, id).bind(2, phase.index).bind(3, phase.name).bind(4, phase.first_epoch);
-  insert.bind(5, phase.epochs).bind(6, phase.trainable_params).bind(7, phase.total_params).run();
-  requireRun(ctx, id);
+  insertPhase(ctx, id, phase);
   transaction.commit();
+}
+
+ImportOutcome SqliteStore::importRun(const RunArchive& archive) {
+  const RunRecord& run = archive.record;
+  const Context ctx{db_, path_, "importing run '" + run.id + "'"};
+  if (run.id.empty()) throwError(ctx, "the run has no id");
+  if (run.status != RunStatus::Finished) throwError(ctx, "only finished runs are imported");
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  Statement existing(ctx, "SELECT status FROM runs WHERE id = ?1");
+  existing.bind(1, run.id);
+  auto outcome = ImportOutcome::Imported;
+  if (existing.step()) {
+    if (parseStatus(Row(existing).text()) == RunStatus::Finished) {
+      return ImportOutcome::AlreadyPresent;  // the transaction rolls back: nothing written
+    }
+    Statement remove(ctx, "DELETE FROM runs WHERE id = ?1");  // ON DELETE CASCADE
+    remove.bind(1, run.id).run();
+    outcome = ImportOutcome::Replaced;
+  }
+  Statement experiment(ctx,
+                       "INSERT OR IGNORE INTO experiments (name, source, grid_keys, created_at) "
+                       "VALUES (?1, ?2, ?3, ?4)");
+  experiment.bind(1, run.experiment).bind(2, archive.experiment.source);
+  experiment.bind(3, nlohmann::json(archive.experiment.grid_keys).dump());
+  experiment.bind(4, run.started_at.empty() ? core::utcNowIso8601() : run.started_at).run();
+
+  insertArchivedRun(ctx, run, archive.summary);
+  insertParams(ctx, run);
+  for (const EpochRecord& epoch : archive.epochs) insertEpoch(ctx, run.id, epoch);
+  for (const PhaseRecord& phase : archive.phases) insertPhase(ctx, run.id, phase);
+  for (const SplitMetrics& split : archive.splits) insertSplit(ctx, run.id, split);
+  insertPredictions(ctx, run.id, archive.predictions);
+  transaction.commit();
+  return outcome;
 }
 
 }  // namespace ferlab::tracking

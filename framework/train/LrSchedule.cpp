@@ -34,8 +34,32 @@ double LrSchedule::lrForEpoch(int epoch) const {
     }
     case config::Schedule::Plateau:
       return state_.plateau_lr;
+    case config::Schedule::OneCycle:
+      return lrForStep(epoch, 0, 1);
   }
   return base;
+}
+
+double LrSchedule::lrForStep(int epoch, std::int64_t step, std::int64_t steps_per_epoch) const {
+  if (config_.schedule != config::Schedule::OneCycle) return lrForEpoch(epoch);
+  // torch.optim.lr_scheduler.OneCycleLR(max_lr=lr, pct_start=0.3, anneal_strategy="cos",
+  // div_factor=25, final_div_factor=1e4, three_phase=False).
+  constexpr double kPctStart = 0.3, kDivFactor = 25.0, kFinalDivFactor = 1e4;
+  const double max_lr = config_.lr;
+  const double initial_lr = max_lr / kDivFactor;
+  const double final_lr = initial_lr / kFinalDivFactor;
+  const auto total =
+      static_cast<double>(std::max<std::int64_t>(1, steps_per_epoch)) * std::max(1, config_.epochs);
+  const double index = static_cast<double>(epoch - 1) * std::max<std::int64_t>(1, steps_per_epoch) +
+                       static_cast<double>(step);
+  const double warmup_end = kPctStart * total - 1.0;
+  const auto cosine = [](double from, double to, double fraction) {
+    return to + (from - to) * (1.0 + std::cos(M_PI * fraction)) / 2.0;
+  };
+  if (index <= warmup_end)
+    return cosine(initial_lr, max_lr, warmup_end > 0 ? index / warmup_end : 1);
+  const double span = total - 1.0 - warmup_end;
+  return cosine(max_lr, final_lr, span > 0 ? std::min(1.0, (index - warmup_end) / span) : 1.0);
 }
 
 void LrSchedule::observe(double value) {

@@ -1,5 +1,5 @@
 #pragma once
-// Epoch-level learning-rate schedules (`train.schedule`), with the semantics of PyTorch's
+// Learning-rate schedules (`train.schedule`), with the semantics of PyTorch's
 // torch.optim.lr_scheduler classes of the same names:
 //   none    constant lr
 //   step    StepLR: lr * gamma^floor((epoch-1) / step_size)
@@ -8,7 +8,13 @@
 //   plateau ReduceLROnPlateau: lr *= gamma after more than plateau_patience epochs without
 //           improvement of the monitored validation metric (relative threshold 1e-4), floored
 //           at min_lr.
-// Pure arithmetic: the trainer applies lrForEpoch() to the optimiser.
+//   onecycle OneCycleLR with its defaults, set every step: from lr / 25 up to lr over the
+//           first 30% of all steps, then cosine down to lr / 25 / 1e4 at the last step
+//           (Smith & Topin 2019, "Super-convergence"). PyTorch also cycles the momentum
+//           (Adam's beta1) between 0.85 and 0.95; FERLab keeps it fixed.
+// Pure arithmetic: the trainer applies lrForStep() to the optimiser before every step.
+
+#include <cstdint>
 
 #include "framework/config/RunConfig.h"
 
@@ -21,8 +27,14 @@ class LrSchedule {
  public:
   explicit LrSchedule(const config::TrainConfig& config);
 
-  /// The learning rate for 1-based `epoch` (call before training it).
+  /// The learning rate for 1-based `epoch` (call before training it); for onecycle, the
+  /// rate of the epoch's first step.
   double lrForEpoch(int epoch) const;
+  /// The learning rate for 0-based `step` of 1-based `epoch`, of `steps_per_epoch`. Equals
+  /// lrForEpoch(epoch) for every schedule but onecycle.
+  double lrForStep(int epoch, std::int64_t step, std::int64_t steps_per_epoch) const;
+  /// Whether the rate changes within an epoch (onecycle), so the trainer sets it every step.
+  bool perStep() const { return config_.schedule == config::Schedule::OneCycle; }
   /// Feeds the epoch's monitored validation value (plateau only; others ignore it).
   void observe(double monitored_value);
 

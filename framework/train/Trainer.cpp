@@ -171,6 +171,15 @@ torch::Tensor dominantLabels(const torch::Tensor& labels, const BatchMix& mix) {
   return labels.index_select(0, mix.permutation);
 }
 
+double Trainer::applyLearningRate(double scheduled_lr) {
+  // The schedule runs over the whole run; each group keeps its ratio to the phase's lr.
+  const double factor = scheduled_lr / config_.train.lr;
+  std::vector<double> lrs;
+  for (const double base : group_base_lrs_) lrs.push_back(base * factor);
+  setLearningRates(*optimizer_, lrs);
+  return phase_base_lr_ * factor;
+}
+
 Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   model_->train();
   // Frozen BatchNorm layers keep their running statistics (and use them) unless the phase
@@ -197,6 +206,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   core::ProgressLine progress;
   const core::Stopwatch stopwatch;
   for (std::int64_t step = 0; step < steps; ++step) {
+    if (schedule_.perStep()) applyLearningRate(schedule_.lrForStep(epoch, step, steps));
     const auto batch_indices =
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
     const auto batch = trainingBatch(data_, batch_indices, config_.augment);
@@ -346,12 +356,7 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
       on_phase({phase.index, phase.name, phase.first_epoch,
                 phase.last_epoch - phase.first_epoch + 1, trainable_params_, total_params_});
     }
-    // The schedule runs over the whole run; each group keeps its ratio to the phase's lr.
-    const double factor = schedule_.lrForEpoch(epoch) / train.lr;
-    std::vector<double> lrs;
-    for (const double base : group_base_lrs_) lrs.push_back(base * factor);
-    setLearningRates(*optimizer_, lrs);
-    const double lr = phase_base_lr_ * factor;
+    const double lr = applyLearningRate(schedule_.lrForEpoch(epoch));
 
     const auto stats = trainEpoch(epoch);
     const auto validation = evaluate(data::Split::Val);

@@ -102,6 +102,9 @@ class Trainer {
   void activatePhase(const PhasePlan& phase);
   torch::Tensor modelInput(const torch::Tensor& inputs) const;  // channels-last when asked
   EpochTrainStats trainEpoch(int epoch);
+  /// Sets every parameter group's rate for the schedule's `scheduled_lr` (a rate for
+  /// train.lr); returns the phase's rate, which the epoch history records.
+  double applyLearningRate(double scheduled_lr);
   double monitoredValue(const tracking::EpochRecord& record) const;
   bool improves(double value) const;
   void updateSummary(const tracking::EpochRecord& record, bool is_best);

@@ -20,6 +20,17 @@ TEST(SimpleCnn, HasTheKerasParameterCount) {
   EXPECT_EQ(parameterCount(*model), 2345607);
 }
 
+TEST(FastCnn, HasTheDocumentedLayers) {
+  // conv+bias 320, 18,496, 36,928, 73,856, 147,584, 295,168, 590,080; batch-norm weight+bias
+  // 2 x (32 + 64 + 64 + 128 + 128 + 256 + 256) = 1,856; linear 256 x 7 + 7 = 1,799.
+  const auto model = makeModel(modelConfig("fast_cnn", true), 48);
+  EXPECT_EQ(parameterCount(*model), 1166087);
+  // Global average pooling: any input of at least 8 px gives the same head.
+  model->eval();
+  EXPECT_EQ(model->forward(torch::zeros({2, 1, 64, 64})).sizes(),
+            (std::vector<std::int64_t>{2, 7}));
+}
+
 TEST(VggNet, FlattensTo4608AtFullResolution) {
   const auto model = makeModel(modelConfig("vggnet", true), 48);
   const auto named = model->named_parameters();
@@ -73,7 +84,7 @@ TEST_P(EveryModel, NumClassesSetsTheOutputWidth) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FromScratch, EveryModel,
-                         ::testing::Values("simple_cnn", "vggnet", "elu_cnn"));
+                         ::testing::Values("simple_cnn", "vggnet", "elu_cnn", "fast_cnn"));
 
 TEST(ModelRegistry, TooSmallInputIsAConfigError) {
   EXPECT_THROW(makeModel(modelConfig("simple_cnn", false), 12), ConfigError);

@@ -69,5 +69,35 @@ TEST(LrSchedule, PlateauOnLossMinimises) {
   EXPECT_DOUBLE_EQ(schedule.lrForEpoch(4), 0.05);
 }
 
+// Expected rates printed by PyTorch 2.11's torch.optim.lr_scheduler.OneCycleLR(max_lr=0.01,
+// epochs=2, steps_per_epoch=5, cycle_momentum=False), one per optimiser step.
+TEST(LrSchedule, OneCycleMatchesTorchOneCycleLR) {
+  auto config = trainConfig("onecycle");
+  config.lr = 0.01;
+  config.epochs = 2;
+  const LrSchedule schedule(config);
+  EXPECT_TRUE(schedule.perStep());
+  const double torch_rates[] = {0.0003999999999999993,
+                                0.0052,
+                                0.01,
+                                0.009504846320134737,
+                                0.008117456539497631,
+                                0.0061126202193628925,
+                                0.003887419780637108,
+                                0.00188258346050237,
+                                0.0004951936798652628,
+                                4e-08};
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_NEAR(schedule.lrForStep(1 + i / 5, i % 5, 5), torch_rates[i], 1e-15) << "step " << i;
+  }
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(2), schedule.lrForStep(2, 0, 5));
+}
+
+TEST(LrSchedule, EpochSchedulesIgnoreTheStep) {
+  const LrSchedule schedule(trainConfig("cosine"));
+  EXPECT_FALSE(schedule.perStep());
+  EXPECT_DOUBLE_EQ(schedule.lrForStep(3, 7, 10), schedule.lrForEpoch(3));
+}
+
 }  // namespace
 }  // namespace ferlab::train

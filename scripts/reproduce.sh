@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Trains the reproduction grids of experiments/reproduce/ one after another into their own
+# store and results folder, then archives every finished run into results/reproductions/
+# (compact, lossless records that are committed; `ferlab import` reads them back).
+# Grids resume: run it again after an interruption and it continues where it stopped.
+#
+#   scripts/reproduce.sh [OUT] [EXPERIMENT.toml...]
+#       OUT defaults to ../runs/reproduce (store OUT/ferlab.db, checkpoints under OUT/runs/);
+#       the experiments default to every file of experiments/reproduce/, cheapest first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ferlab="${FERLAB_BIN:-build/ferlab}"
+out="${1:-../runs/reproduce}"
+shift || true
+experiments=("$@")
+if [ ${#experiments[@]} -eq 0 ]; then
+  # Cheapest first, so the ledger fills in as early as possible.
+  experiments=(
+    experiments/reproduce/custom_cnn.toml
+    experiments/reproduce/five_layer_cnn.toml
+    experiments/reproduce/elu_cnn.toml
+    experiments/reproduce/custom_cnn_oversample.toml
+    experiments/reproduce/vggnet_khaireddin.toml
+    experiments/reproduce/mobilenet_v2.toml
+    experiments/reproduce/transfer_frozen.toml
+    experiments/reproduce/transfer_finetune.toml
+  )
+fi
+mkdir -p "$out"
+for experiment in "${experiments[@]}"; do
+  # A failed run is recorded as failed; go on with the next grid rather than stop the queue.
+  "$ferlab" run "$experiment" --db "$out/ferlab.db" --results "$out" || \
+    echo "reproduce.sh: $experiment ended with failures (see $out/ferlab.db)" >&2
+  "$ferlab" archive --db "$out/ferlab.db" -o results/reproductions \
+    -e "$(sed -n 's/^name = "\(.*\)"/\1/p' "$experiment" | head -1)"
+done
