@@ -27,6 +27,9 @@ commands:
   augment-preview CONFIG -o FILE.png
                   a PNG grid of training images through the config's augmentation
   ledger          claimed vs obtained for every experiment with a [reference]
+  ensemble (RUN... | --experiment E) --name NAME
+                  average finished runs' stored probabilities, members chosen on
+                  PublicTest; recorded as a run of kind ensemble
   version         FERLab, LibTorch, CUDA and CPU capabilities of this build and machine
 
 `ferlab <command> --help` describes each command's options.)";
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     if (command == "export") return exportCommand(args);
     if (command == "plot") return plotCommand(args);
     if (command == "ledger") return ledgerCommand(args);
+    if (command == "ensemble") return ensembleCommand(args);
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));

@@ -23,5 +23,6 @@ int plotCommand(const std::vector<std::string>& args);
 int augmentPreviewCommand(const std::vector<std::string>& args);
 int versionCommand(const std::vector<std::string>& args);
 int ledgerCommand(const std::vector<std::string>& args);
+int ensembleCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli
