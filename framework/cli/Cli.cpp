@@ -30,6 +30,9 @@ commands:
   archive -o DIR  finished runs as compact, lossless run archives (results/reproductions/)
   import ARCHIVE...
                   run archives back into a store (reports, ledger, ensembles)
+  ensemble (RUN... | --experiment E) --name NAME
+                  average finished runs' stored probabilities, members chosen on
+                  PublicTest; recorded as a run of kind ensemble
   version         FERLab, LibTorch, CUDA and CPU capabilities of this build and machine
 
 `ferlab <command> --help` describes each command's options.)";
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     if (command == "ledger") return ledgerCommand(args);
     if (command == "archive") return archiveCommand(args);
     if (command == "import") return importCommand(args);
+    if (command == "ensemble") return ensembleCommand(args);
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));

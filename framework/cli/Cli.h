@@ -25,5 +25,6 @@ int versionCommand(const std::vector<std::string>& args);
 int ledgerCommand(const std::vector<std::string>& args);
 int archiveCommand(const std::vector<std::string>& args);
 int importCommand(const std::vector<std::string>& args);
+int ensembleCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

@@ -138,6 +138,7 @@ Row runRow(const tracking::RunRow& run) {
           {"experiment", r.experiment},
           {"name", r.name},
           {"status", tracking::statusName(r.status)},
+          {"kind", tracking::kindName(r.kind)},
           {"grid_index", r.grid_index},
           {"params", params},
           {"best_epoch", orNull(static_cast<std::int64_t>(s.best_epoch))},

@@ -22,8 +22,28 @@ std::string percentOrDash(double fraction, bool known) {
   return known ? fmt::format("{:.2f}%", 100 * fraction) : "-";
 }
 
+void printEnsemble(const report::LedgerEntry& entry) {
+  fmt::print("{} (ensemble {}, experiment {}): {}\n", entry.run_name, entry.run_id,
+             entry.experiment, entry.source);
+  fmt::print("  obtained  {} PrivateTest{}; PublicTest {} (chose its members and weights)\n",
+             percentOrDash(entry.test_accuracy.mean, true),
+             entry.has_interval
+                 ? fmt::format(", 95% CI [{:.2f}%, {:.2f}%]", 100 * entry.mean_interval.low,
+                               100 * entry.mean_interval.high)
+                 : "",
+             percentOrDash(entry.val_accuracy, entry.val_accuracy >= 0));
+  fmt::print("  verdict   {}{}{}\n", report::verdictName(entry.verdict),
+             entry.random_init ? " (random initialisation among its members)" : "",
+             entry.thinned ? " (NOT COMPARABLE: thinned PrivateTest)" : "");
+  for (const auto& note : entry.differences) fmt::print("  note      {}\n", note);
+}
+
 void printText(const std::vector<report::LedgerEntry>& entries) {
   for (const auto& entry : entries) {
+    if (entry.ensemble) {
+      printEnsemble(entry);
+      continue;
+    }
     fmt::print("{}: {}\n", entry.experiment, entry.source);
     fmt::print("  claimed   {}{}\n", percentOrDash(entry.claimed, entry.claimed > 0),
                entry.protocol.empty() ? "" : " (" + entry.protocol + ")");

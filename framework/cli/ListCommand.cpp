@@ -32,6 +32,7 @@ json runToJson(const tracking::RunRow& row) {
           {"name", record.name},
           {"experiment", record.experiment},
           {"status", tracking::statusName(record.status)},
+          {"kind", tracking::kindName(record.kind)},
           {"backbone", record.backbone},
           {"pretrained", record.pretrained < 0 ? json(nullptr) : json(record.pretrained == 1)},
           {"seed", record.seed},

@@ -287,6 +287,12 @@ int predictCommand(const std::vector<std::string>& args) {
 
   const tracking::SqliteStore store(db_path, tracking::OpenMode::ReadOnly);
   const auto row = store.getRun(run_id);
+  if (row.record.kind == tracking::RunKind::Ensemble) {
+    throw UsageError(fmt::format(
+        "run {} ({}) is an ensemble: it has no checkpoint of its own, only its members' stored "
+        "predictions averaged; predict with one of its members (ferlab show {})",
+        row.record.id, row.record.name, row.record.id));
+  }
   const Predictor predictor(row, results_dir, device);
   const auto names = classNamesOf(store, row.record.id, predictor.config().model.num_classes);
   const data::FaceAligner aligner(predictor.config().data.cascade_dir);

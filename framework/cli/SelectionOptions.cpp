@@ -16,7 +16,7 @@ void addSelectionOptions(po::options_description& options,
       ("experiment,e", po::value(&args.experiments)->composing(), "only runs of this experiment (repeatable)")
       ("where", po::value(&args.where)->composing(),
        "only runs whose param KEY equals VALUE, as KEY=VALUE (repeatable, all must hold; numbers "
-       "compare numerically; also status, name, backbone), e.g. train.lr=0.001");
+       "compare numerically; also status, name, backbone, kind), e.g. train.lr=0.001");
   // clang-format on
   positional.add("run", -1);
 }
@@ -34,7 +34,7 @@ std::vector<tracking::RunRow> selectRunsFromArgs(const tracking::SqliteStore& st
   const auto selection = toSelection(args);
   auto selected = report::selectRuns(store, selection);
   if (!selection.where.empty() && selected.empty()) {
-    std::set<std::string> keys = {"status", "experiment", "name", "id", "backbone"};
+    std::set<std::string> keys = {"status", "experiment", "name", "id", "backbone", "kind"};
     for (const auto& row : store.listRuns()) {
       for (const auto& param : row.record.params) keys.insert(param.first);
     }

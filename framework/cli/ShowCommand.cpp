@@ -1,4 +1,5 @@
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "framework/cli/CommandLine.h"
 #include "framework/cli/Table.h"
 #include "framework/config/ConfigLoader.h"
+#include "framework/core/Errors.h"
 #include "framework/core/Progress.h"
 #include "framework/tracking/SqliteStore.h"
 
@@ -88,7 +90,7 @@ json alignmentJson(const tracking::AlignmentCounts& counts) {
 
 void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
-               const std::vector<tracking::SplitMetrics>& splits) {
+               const std::vector<tracking::SplitMetrics>& splits, const json& members) {
   const auto& record = row.record;
   json epochs_json = json::array(), splits_json = json::array();
   for (const auto& e : epochs) {
@@ -118,6 +120,8 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
       {"name", record.name},
       {"experiment", record.experiment},
       {"status", tracking::statusName(record.status)},
+      {"kind", tracking::kindName(record.kind)},
+      {"members", members},  // an ensemble's; empty for a training run
       {"config", json::parse(record.config_json)},
       {"config_hash", record.config_hash},
       {"git_commit", record.git_commit},
@@ -171,6 +175,93 @@ std::string pretrainedText(const tracking::RunRecord& record) {
   if (record.weights_loaded < 0) return "yes";  // recorded before schema v5
   return fmt::format("yes ({} of {} backbone tensors from the weight file)", record.weights_loaded,
                      record.weights_total);
+}
+
+// An ensemble's member as the store knows it now; nullopt when it is no longer there.
+struct Member {
+  tracking::EnsembleMember member;
+  std::optional<tracking::RunRow> row;
+};
+
+std::vector<Member> membersOf(const tracking::SqliteStore& store,
+                              const tracking::RunRecord& record) {
+  std::vector<Member> members;
+  for (const auto& member : store.ensembleMembers(record.id)) {
+    std::optional<tracking::RunRow> row;
+    try {
+      row = store.getRun(member.run_id);
+    } catch (const StoreError&) {
+      // Deleted since: the ensemble keeps its record, shown without the member's details.
+    }
+    members.push_back({member, std::move(row)});
+  }
+  return members;
+}
+
+std::string membersTable(const std::vector<Member>& members) {
+  TextTable table({"MEMBER", "WEIGHT", "NAME", "EXPERIMENT", "PUBLICTEST", "PRIVATETEST"});
+  for (const auto& [member, row] : members) {
+    table.addRow({member.run_id, fmt::format("{:.4f}", member.weight),
+                  row ? row->record.name : "(not in the store)", row ? row->record.experiment : "-",
+                  row ? percentOrDash(row->summary.best_val_accuracy) : "-",
+                  row ? percentOrDash(row->summary.test_accuracy) : "-"});
+  }
+  return table.render();
+}
+
+json membersJson(const std::vector<Member>& members) {
+  json out = json::array();
+  for (const auto& [member, row] : members) {
+    out.push_back({{"run_id", member.run_id},
+                   {"weight", member.weight},
+                   {"name", row ? json(row->record.name) : json(nullptr)},
+                   {"experiment", row ? json(row->record.experiment) : json(nullptr)}});
+  }
+  return out;
+}
+
+// `ensemble.select` and friends of an ensemble's config_json, as one line.
+std::string ensembleSelectionText(const tracking::RunRecord& record) {
+  const json config = json::parse(record.config_json, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object() || !config.contains("ensemble")) return "unknown";
+  const json& e = config["ensemble"];
+  const std::string select = e.value("select", std::string("unknown"));
+  if (select != "greedy") return select + " (equal weights)";
+  return fmt::format(
+      "greedy forward selection with replacement (Caruana et al. 2004), {} rounds, first {} kept",
+      e.value("rounds", 0), e.value("kept_rounds", 0));
+}
+
+void printEnsembleText(const tracking::RunRow& row, const std::vector<Member>& members,
+                       const std::vector<tracking::SplitMetrics>& splits) {
+  const auto& record = row.record;
+  const auto& summary = row.summary;
+  fmt::print("run {}  {}  [{}]  ensemble of {} run{}\n", record.id, record.name,
+             tracking::statusName(record.status), members.size(), members.size() == 1 ? "" : "s");
+  fmt::print("experiment {}  dataset {}\n", record.experiment,
+             record.dataset_key.empty() ? "-" : record.dataset_key);
+  fmt::print("recorded {}  git {}  ferlab {}\n", record.ended_at.empty() ? "-" : record.ended_at,
+             record.git_commit, record.ferlab_version);
+  fmt::print(
+      "\nselection: members and weights chosen on PublicTest only ({}); PrivateTest evaluated "
+      "once with them. No epochs, no checkpoint: the members' stored probabilities, averaged.\n",
+      ensembleSelectionText(record));
+  fmt::print("PublicTest acc {}  PrivateTest acc {}  PrivateTest macro-F1 {}\n",
+             percentOrDash(summary.best_val_accuracy), percentOrDash(summary.test_accuracy),
+             numberOrDash(summary.test_macro_f1, 3));
+  if (const double eval_subset = config::evalSubsetOf(record.config_json); eval_subset < 1.0) {
+    fmt::print(
+        "NOT COMPARABLE with published results: its members' PublicTest and PrivateTest were "
+        "thinned to {:g} (data.eval_subset, a smoke test)\n",
+        eval_subset);
+  }
+  fmt::print("\nmembers (weights sum to 1):\n{}", membersTable(members));
+  for (const auto& split : splits) {
+    fmt::print("\n{}: accuracy {}  macro-F1 {:.3f}  NLL {:.4f}\n{}", split.split,
+               percentOrDash(split.accuracy), split.macro_f1, split.loss, classTable(split));
+    fmt::print("\n{} confusion matrix (rows = true, columns = predicted):\n{}", split.split,
+               confusionTable(split));
+  }
 }
 
 void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
@@ -243,8 +334,11 @@ int showCommand(const std::vector<std::string>& args) {
   const auto epochs = store.epochs(row.record.id);
   const auto splits = store.splitMetrics(row.record.id);
   const auto phases = store.phases(row.record.id);
+  const auto members = membersOf(store, row.record);
   if (values.count("json")) {
-    printJson(row, phases, epochs, splits);
+    printJson(row, phases, epochs, splits, membersJson(members));
+  } else if (row.record.kind == tracking::RunKind::Ensemble) {
+    printEnsembleText(row, members, splits);
   } else {
     printText(row, phases, epochs, splits);
   }

@@ -30,13 +30,23 @@ bool lessParamValue(const std::string& a, const std::string& b) {
 std::string renderCurves(Context& context) {
   std::string html = openSection("curves");
   std::vector<CurveRun> curves;
-  std::string missing;
+  std::string missing, ensembles;
   for (const ReportRun& run : context.runs) {
+    if (run.ensemble()) {  // averaged probabilities of trained runs: nothing trained, no curve
+      ensembles += (ensembles.empty() ? "" : ", ") + escapeHtml(run.label);
+      continue;
+    }
     if (run.epochs.empty()) {
       missing += (missing.empty() ? "" : ", ") + escapeHtml(run.label);
       continue;
     }
     curves.push_back({run.label, run.row.record.id, run.details, run.epochs, run.phases});
+  }
+  if (!ensembles.empty()) {
+    html += fmt::format(
+        "<p class=\"hint\">Ensembles have no epochs (their members' stored probabilities, "
+        "averaged): {}</p>\n",
+        ensembles);
   }
   if (curves.empty()) return html + "<p>No epochs recorded yet.</p>\n</section>\n";
   if (!missing.empty()) {
@@ -59,7 +69,8 @@ std::string renderEffects(Context& context) {
       "<p class=\"hint\">Validation (PublicTest) accuracy grouped by the value of each param "
       "that varies: red dot = mean over the runs with that value (whatever the other params "
       "and seeds), bar = mean &plusmn; one sample standard deviation (min to max of a single "
-      "run's value when n = 1). Runs without a validation accuracy are left out.</p>\n";
+      "run's value when n = 1). Runs without a validation accuracy, and ensembles (they have no "
+      "params), are left out.</p>\n";
   int charts = 0;
   std::string divs;
   std::vector<std::string> keys = context.varied;
@@ -68,7 +79,7 @@ std::string renderEffects(Context& context) {
     std::map<std::string, std::vector<double>> groups;
     for (const ReportRun& run : context.runs) {
       const double val = run.row.summary.best_val_accuracy;
-      if (!isKnown(val)) continue;
+      if (!isKnown(val) || run.ensemble()) continue;
       const std::string* value = findParam(run.row.record, key);
       groups[value ? *value : kMissing].push_back(val);
     }

@@ -125,7 +125,7 @@ std::string renderErrors(const Context& context) {
   mistakes.resize(std::min(mistakes.size(),
                            static_cast<std::size_t>(std::max(0, context.options->gallery_size))));
   if (mistakes.empty()) return html + "<p>The best run made no test mistakes.</p>\n</section>\n";
-  const std::optional<RunData> source = runDataOf(best.row.record);
+  const std::optional<RunData> source = runDataOf(best.data_record);
   std::vector<std::string> ids;
   for (const Prediction* p : mistakes) ids.push_back(p->sample_id);
   const std::map<std::string, cv::Mat> images =

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
@@ -123,6 +125,70 @@ LedgerEntry entryFor(const tracking::SqliteStore& store,
   return entry;
 }
 
+/// The row of a finished ensemble whose members are all in `reference_runs` (reproduction
+/// runs by id, with their configs). Reads the ensemble's PrivateTest predictions for its
+/// interval.
+LedgerEntry ensembleEntryFor(
+    const tracking::SqliteStore& store, const tracking::RunRow& row,
+    const std::vector<tracking::EnsembleMember>& members,
+    const std::map<std::string, std::pair<const tracking::RunRow*, config::RunConfig>>&
+        reference_runs,
+    int resamples, std::uint64_t seed) {
+  LedgerEntry entry;
+  entry.ensemble = true;
+  entry.verdict = Verdict::Ensemble;
+  entry.experiment = row.record.experiment;
+  entry.run_id = row.record.id;
+  entry.run_name = row.record.name;
+  entry.val_accuracy = row.summary.best_val_accuracy;
+  entry.runs = entry.finished = 1;
+  std::vector<std::string> partial;
+  for (const tracking::EnsembleMember& member : members) {
+    const auto& [member_row, config] = reference_runs.at(member.run_id);
+    const std::string& experiment = member_row->record.experiment;
+    entry.members.push_back(
+        fmt::format("{} ({}) weight {:.3f}", member.run_id, experiment, member.weight));
+    if (std::find(entry.member_experiments.begin(), entry.member_experiments.end(), experiment) ==
+        entry.member_experiments.end()) {
+      entry.member_experiments.push_back(experiment);
+      if (config.reference.epochs > 0 && config.train.epochs < config.reference.epochs) {
+        partial.push_back(fmt::format("{} ({} of their {} epochs)", experiment, config.train.epochs,
+                                      config.reference.epochs));
+      }
+    }
+    entry.epochs = std::max(entry.epochs, config.train.epochs);
+    entry.thinned = entry.thinned || config.data.eval_subset < 1.0;
+    entry.random_init = entry.random_init || (config::isImageNetBackbone(config.model.name) &&
+                                              member_row->record.pretrained != 1);
+  }
+  std::sort(entry.member_experiments.begin(), entry.member_experiments.end());
+  entry.source =
+      fmt::format("ensemble of {} run{} of {}", members.size(), members.size() == 1 ? "" : "s",
+                  fmt::join(entry.member_experiments, ", "));
+  entry.protocol = "members and weights chosen on PublicTest; PrivateTest evaluated once";
+  entry.differences.push_back(fmt::format("members: {}", fmt::join(entry.members, ", ")));
+  if (!partial.empty()) {
+    entry.differences.push_back(
+        fmt::format("partial reproductions among its members: {}", fmt::join(partial, ", ")));
+  }
+  entry.test_accuracy = {row.summary.test_accuracy, 0, 1};
+  const TestPredictions predictions = testPredictions(store, row.record.id);
+  if (!predictions.samples.empty()) {
+    entry.mean_interval = bootstrapMeanAccuracy({predictions}, resamples, seed);
+    entry.test_accuracy.mean = entry.mean_interval.estimate;
+    entry.has_interval = true;
+  }
+  return entry;
+}
+
+/// References by experiment name, then ensembles by PublicTest accuracy (best first), id.
+bool ledgerOrder(const LedgerEntry& a, const LedgerEntry& b) {
+  if (a.ensemble != b.ensemble) return !a.ensemble;
+  if (!a.ensemble) return a.experiment < b.experiment;
+  if (a.val_accuracy != b.val_accuracy) return a.val_accuracy > b.val_accuracy;
+  return a.run_id < b.run_id;
+}
+
 std::string percent(double fraction) {
   return fmt::format("{:.2f}%", 100 * fraction);
 }
@@ -147,6 +213,8 @@ const char* verdictName(Verdict verdict) {
       return "no published number";
     case Verdict::NoRuns:
       return "not run yet";
+    case Verdict::Ensemble:
+      return "ensemble: no claim of its own";
   }
   return "?";
 }
@@ -156,7 +224,10 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
   const auto rows = store.listRuns();
   std::map<std::string, std::vector<const tracking::RunRow*>> by_experiment;
   std::map<std::string, config::RunConfig> first_config;
+  // Reproduction runs by id, for the ensemble rows.
+  std::map<std::string, std::pair<const tracking::RunRow*, config::RunConfig>> reference_runs;
   for (const auto& row : rows) {
+    if (row.record.kind == tracking::RunKind::Ensemble) continue;  // no training config
     config::RunConfig config;
     try {
       config = config::runConfigFromResolvedJson(row.record.config_json, "run " + row.record.id);
@@ -168,10 +239,27 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
     if (config.reference.source.empty()) continue;
     by_experiment[row.record.experiment].push_back(&row);
     first_config.emplace(row.record.experiment, config);
+    reference_runs.emplace(row.record.id, std::make_pair(&row, config));
   }
   std::vector<LedgerEntry> entries;
   for (const auto& [experiment, runs] : by_experiment)
     entries.push_back(entryFor(store, runs, first_config.at(experiment), resamples, seed));
+  for (const auto& row : rows) {
+    if (row.record.kind != tracking::RunKind::Ensemble ||
+        row.record.status != tracking::RunStatus::Finished) {
+      continue;
+    }
+    const std::vector<tracking::EnsembleMember> members = store.ensembleMembers(row.record.id);
+    const bool reproductions =
+        !members.empty() &&
+        std::all_of(members.begin(), members.end(), [&](const tracking::EnsembleMember& m) {
+          return reference_runs.count(m.run_id) != 0;
+        });
+    if (reproductions) {
+      entries.push_back(ensembleEntryFor(store, row, members, reference_runs, resamples, seed));
+    }
+  }
+  std::stable_sort(entries.begin(), entries.end(), ledgerOrder);
   return entries;
 }
 
@@ -181,7 +269,7 @@ std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
     if (grid.runs.empty()) continue;
     const config::ReferenceConfig& reference = grid.runs.front().config.reference;
     const bool recorded = std::any_of(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
-      return e.experiment == grid.name;
+      return !e.ensemble && e.experiment == grid.name;
     });
     if (reference.source.empty() || recorded) continue;
     LedgerEntry entry;
@@ -197,8 +285,7 @@ std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
     entry.verdict = Verdict::NoRuns;
     entries.push_back(std::move(entry));
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const LedgerEntry& a, const LedgerEntry& b) { return a.experiment < b.experiment; });
+  std::stable_sort(entries.begin(), entries.end(), ledgerOrder);
   return entries;
 }
 
@@ -216,7 +303,10 @@ std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
       notes.insert(notes.begin(), "random initialisation, no ImageNet weights");
     if (entry.thinned) notes.insert(notes.begin(), "NOT COMPARABLE: thinned PrivateTest");
     std::string obtained = "-";
-    if (entry.finished > 0) {
+    if (entry.ensemble) {
+      obtained = fmt::format("{} (ensemble; PublicTest {})", percent(entry.test_accuracy.mean),
+                             entry.val_accuracy >= 0 ? percent(entry.val_accuracy) : "-");
+    } else if (entry.finished > 0) {
       obtained = fmt::format("{} ± {} ({} of {})", percent(entry.test_accuracy.mean),
                              percent(entry.test_accuracy.std), entry.finished, entry.runs);
     }
@@ -226,7 +316,11 @@ std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
                                      : "-";
     std::string joined;
     for (const auto& note : notes) joined += (joined.empty() ? "" : "; ") + escapeCell(note);
-    out += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", entry.experiment,
+    const std::string label = entry.ensemble
+                                  ? fmt::format("`{}` (ensemble {}, in `{}`)", entry.run_name,
+                                                entry.run_id, entry.experiment)
+                                  : fmt::format("`{}`", entry.experiment);
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", escapeCell(label),
                        escapeCell(entry.source), entry.claimed > 0 ? percent(entry.claimed) : "-",
                        obtained, interval, verdictName(entry.verdict), joined);
   }

@@ -4,6 +4,9 @@
 // the store: PrivateTest accuracy as mean +- sd over the finished runs (seeds), a 95%
 // percentile-bootstrap interval of that mean, and a verdict. Used by `ferlab ledger` (README's
 // Results table) and the report's "Claimed vs obtained" section, so neither is typed by hand.
+// Ensembles of reproduction runs (`ferlab ensemble`, report/Ensemble.h) get rows of their own
+// after the references: no claim of their own, their PrivateTest accuracy with its interval,
+// best PublicTest first, each naming its members.
 
 #include <cstdint>
 #include <string>
@@ -22,11 +25,13 @@ enum class Verdict {
   Reproduced,  ///< |obtained - claimed| <= kReproducedWithin
   Below,
   Above,
-  NoClaim,  ///< the source published no number
-  NoRuns,   ///< no run of the experiment has finished yet
+  NoClaim,   ///< the source published no number
+  NoRuns,    ///< no run of the experiment has finished yet
+  Ensemble,  ///< an ensemble of reproduction runs: nothing of its own to compare with
 };
 
-/// "reproduced", "below", "above", "no published number", "not run yet".
+/// "reproduced", "below", "above", "no published number", "not run yet",
+/// "ensemble: no claim of its own".
 const char* verdictName(Verdict verdict);
 
 struct LedgerEntry {
@@ -46,18 +51,31 @@ struct LedgerEntry {
   bool random_init = false;  ///< an ImageNet backbone trained without loaded weights
   bool thinned = false;      ///< evaluated on a thinned PrivateTest (data.eval_subset < 1)
   Verdict verdict = Verdict::NoRuns;
+
+  // An ensemble row (verdict Ensemble): a finished ensemble run whose members all belong to
+  // experiments with a [reference]. experiment is the ensemble's, source says what it
+  // combines, claimed is 0, runs = finished = 1, test_accuracy its PrivateTest accuracy (sd 0)
+  // and mean_interval that accuracy's 95% percentile bootstrap; random_init and thinned hold
+  // when they hold for any member; differences name the members and any partial
+  // reproduction among them (partial itself stays false).
+  bool ensemble = false;
+  std::string run_id, run_name;                 ///< the ensemble run
+  double val_accuracy = -1;                     ///< its PublicTest accuracy (chose its members)
+  std::vector<std::string> members;             ///< "id (experiment) weight 0.500", heaviest first
+  std::vector<std::string> member_experiments;  ///< distinct, sorted
 };
 
-/// The ledger of `store`, one entry per experiment with a reference, by experiment name. The
-/// interval resamples the PrivateTest images jointly for every finished run (paired), with
-/// `resamples` draws from `seed`; runs whose stored predictions do not cover the same images
-/// give no interval. Throws StoreError.
+/// The ledger of `store`, one entry per experiment with a reference, by experiment name, then
+/// one per ensemble of reproduction runs, highest PublicTest accuracy first (ties by run id).
+/// The interval resamples the PrivateTest images jointly for every finished run (paired),
+/// with `resamples` draws from `seed`; runs whose stored predictions do not cover the same
+/// images give no interval. Throws StoreError.
 std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int resamples = 2000,
                                      std::uint64_t seed = 0);
 
 /// `entries` plus a "not run yet" entry for every experiment of `declared` that declares a
-/// reference and has no run in the store, sorted by experiment name: the ledger shows every
-/// reference, run or not.
+/// reference and has no run in the store, sorted by experiment name (ensemble rows after them,
+/// in buildLedger's order): the ledger shows every reference, run or not.
 std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
                                       const std::vector<config::ExperimentGrid>& declared);
 

@@ -1,6 +1,7 @@
 // The report's "Claimed vs obtained" section: the reproduction ledger (Ledger.h) of the
 // experiments in the report, each claim next to FERLab's PrivateTest result and a verdict.
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -26,13 +27,18 @@ std::string rowOf(const LedgerEntry& entry) {
   notes.insert(notes.end(), entry.differences.begin(), entry.differences.end());
   std::string list;
   for (const auto& note : notes) list += "<li>" + escapeHtml(note) + "</li>";
-  const std::string obtained =
-      entry.finished > 0
-          ? fmt::format("{} ± {} ({} of {} runs)", percentText(entry.test_accuracy.mean),
-                        percentText(entry.test_accuracy.std), entry.finished, entry.runs)
-          : kMissing;
+  std::string obtained = kMissing;
+  if (entry.ensemble) {
+    obtained = fmt::format("{} (ensemble; PublicTest {})", percentText(entry.test_accuracy.mean),
+                           percentText(entry.val_accuracy));
+  } else if (entry.finished > 0) {
+    obtained = fmt::format("{} ± {} ({} of {} runs)", percentText(entry.test_accuracy.mean),
+                           percentText(entry.test_accuracy.std), entry.finished, entry.runs);
+  }
   std::string html = "<tr>";
-  html += textCell(entry.experiment);
+  html += entry.ensemble ? textCell(fmt::format("{} (ensemble {})", entry.run_name, entry.run_id),
+                                    "recorded in experiment " + entry.experiment)
+                         : textCell(entry.experiment);
   html += textCell(entry.source, entry.protocol);
   html += numberCell(entry.claimed, percentOrMissing(entry.claimed, entry.claimed > 0),
                      entry.claimed > 0);
@@ -47,12 +53,23 @@ std::string rowOf(const LedgerEntry& entry) {
 }  // namespace
 
 std::string renderLedger(const tracking::SqliteStore& store, const Context& context) {
-  std::set<std::string> experiments;
-  for (const ReportRun& run : context.runs) experiments.insert(run.row.record.experiment);
+  std::set<std::string> experiments, run_ids;
+  for (const ReportRun& run : context.runs) {
+    experiments.insert(run.row.record.experiment);
+    run_ids.insert(run.row.record.id);
+  }
+  // An ensemble row belongs here when the ensemble is in the report, or when all the
+  // experiments it combines are.
+  const auto shown = [&](const LedgerEntry& entry) {
+    if (!entry.ensemble) return experiments.count(entry.experiment) != 0;
+    return run_ids.count(entry.run_id) != 0 ||
+           std::all_of(entry.member_experiments.begin(), entry.member_experiments.end(),
+                       [&](const std::string& e) { return experiments.count(e) != 0; });
+  };
   std::vector<LedgerEntry> entries;
   for (LedgerEntry& entry :
        buildLedger(store, context.options->bootstrap_resamples, context.options->bootstrap_seed)) {
-    if (experiments.count(entry.experiment) != 0) entries.push_back(std::move(entry));
+    if (shown(entry)) entries.push_back(std::move(entry));
   }
   std::string html = openSection("ledger");
   if (entries.empty()) {
@@ -66,7 +83,9 @@ std::string renderLedger(const tracking::SqliteStore& store, const Context& cont
       "finished runs (seeds), with a 95% percentile-bootstrap interval of that mean (the "
       "PrivateTest images resampled jointly for every run, {} resamples). Reproduced means "
       "within ±{:.0f} points of the claim. Our runs select on PublicTest and report "
-      "PrivateTest; the last column says how each differs from the source.</p>\n",
+      "PrivateTest; the last column says how each differs from the source. Ensembles of these "
+      "runs (ferlab ensemble, members and weights chosen on PublicTest) follow, best PublicTest "
+      "first, with no claim of their own.</p>\n",
       context.options->bootstrap_resamples, 100 * kReproducedWithin);
   html +=
       "<div class=\"scroll\"><table class=\"sortable\"><thead><tr><th>Experiment</th><th>Reproduces"

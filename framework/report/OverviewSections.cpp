@@ -102,9 +102,17 @@ std::string renderSummary(const Context& context) {
   html +=
       fmt::format("<dt>Best run</dt><dd><strong>{}</strong> <code>{}</code> ({})</dd>\n",
                   escapeHtml(best.label), escapeHtml(best.row.record.id), escapeHtml(best.details));
-  html += fmt::format("<dt>Validation (PublicTest) accuracy</dt><dd>{} at epoch {}</dd>\n",
-                      percentText(summary.best_val_accuracy),
-                      summary.best_epoch > 0 ? std::to_string(summary.best_epoch) : kMissing);
+  if (best.ensemble()) {
+    html += fmt::format(
+        "<dt>Validation (PublicTest) accuracy</dt><dd>{} (an ensemble of {} run{}: its members "
+        "and weights were chosen on PublicTest, so this value is optimistic)</dd>\n",
+        percentText(summary.best_val_accuracy), best.members.size(),
+        best.members.size() == 1 ? "" : "s");
+  } else {
+    html += fmt::format("<dt>Validation (PublicTest) accuracy</dt><dd>{} at epoch {}</dd>\n",
+                        percentText(summary.best_val_accuracy),
+                        summary.best_epoch > 0 ? std::to_string(summary.best_epoch) : kMissing);
+  }
   if (const double eval_subset = config::evalSubsetOf(best.row.record.config_json);
       eval_subset < 1.0) {
     test_accuracy += fmt::format(
@@ -118,7 +126,8 @@ std::string renderSummary(const Context& context) {
   html += "</dl>\n";
   html += fmt::format(
       "<p>How it was selected: of the {} selected run{}, {} recorded a validation accuracy; the "
-      "run with the highest PublicTest accuracy of its selected checkpoint is reported as best. "
+      "run with the highest PublicTest accuracy of its selected checkpoint (for an ensemble: of "
+      "its averaged probabilities) is reported as best. "
       "Its PrivateTest accuracy and macro-F1 were computed once on that checkpoint and played "
       "no part in the choice. The intervals are 95% percentile-bootstrap intervals (Efron &amp; "
       "Tibshirani 1993) over the {} stored per-sample test predictions, {} resamples, seed "

@@ -3,6 +3,7 @@
 // statistics. Internal to the module: ReportSections.h (the per-section builders).
 
 #include "framework/report/Charts.h"          // Vega-Lite chart specifications
+#include "framework/report/Ensemble.h"        // ferlab ensemble: stored probabilities averaged
 #include "framework/report/FigureRenderer.h"  // SVG/PNG figures through vl-convert
 #include "framework/report/HtmlReport.h"      // writeHtmlReport
 #include "framework/report/RunSelection.h"    // which runs a report or export covers

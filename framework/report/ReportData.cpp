@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -23,13 +24,17 @@ void assignLabels(std::vector<ReportRun>& runs) {
   }
 }
 
-// Keys whose value differs between at least two shown runs (a key one run lacks differs);
-// constant keys would only repeat the same value in every row.
+// Keys whose value differs between at least two shown training runs (a key one of them lacks
+// differs); constant keys would only repeat the same value in every row. Ensembles have no
+// params, so they take no part.
 std::vector<std::string> variedParamKeys(const std::vector<ReportRun>& runs,
                                          std::vector<std::string>* all_keys) {
   std::map<std::string, std::set<std::string>> values;
   std::map<std::string, std::size_t> holders;
+  std::size_t trained = 0;
   for (const ReportRun& run : runs) {
+    if (run.ensemble()) continue;
+    ++trained;
     for (const auto& [key, value] : run.row.record.params) {
       values[key].insert(value);
       ++holders[key];
@@ -39,7 +44,7 @@ std::vector<std::string> variedParamKeys(const std::vector<ReportRun>& runs,
   for (const auto& [key, distinct] : values) {
     if (key == kBackboneKey) continue;
     all_keys->push_back(key);
-    if (distinct.size() > 1 || holders[key] < runs.size()) keys.push_back(key);
+    if (distinct.size() > 1 || holders[key] < trained) keys.push_back(key);
   }
   return keys;
 }
@@ -96,14 +101,33 @@ Context loadContext(const tracking::SqliteStore& store, const ReportOptions& opt
       return a.sample_index < b.sample_index;
     });
     run.row = std::move(row);
+    run.data_record = run.row.record;
+    if (run.ensemble()) {
+      run.members = store.ensembleMembers(run.row.record.id);
+      for (const tracking::EnsembleMember& member : run.members) {
+        if (std::optional<tracking::RunRecord> found = store.findRun(member.run_id)) {
+          run.data_record = std::move(*found);
+          break;
+        }
+      }
+    }
     context.runs.push_back(std::move(run));
   }
   assignLabels(context.runs);
   context.varied = variedParamKeys(context.runs, &context.all_keys);
   std::set<std::string> backbones;
-  for (const ReportRun& run : context.runs) backbones.insert(run.row.record.backbone);
+  for (const ReportRun& run : context.runs) {
+    if (!run.ensemble()) backbones.insert(run.row.record.backbone);
+  }
   context.backbone_varies = backbones.size() > 1;
   for (ReportRun& run : context.runs) {
+    if (run.ensemble()) {
+      run.details = fmt::format("ensemble of {} run{}:", run.members.size(),
+                                run.members.size() == 1 ? "" : "s");
+      for (const tracking::EnsembleMember& member : run.members)
+        run.details += fmt::format(" {} \u00d7{:.3f}", member.run_id, member.weight);
+      continue;
+    }
     std::vector<std::string> keys = context.varied;
     if (context.backbone_varies) keys.push_back(kBackboneKey);
     for (const std::string& key : keys) {

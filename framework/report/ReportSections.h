@@ -48,6 +48,13 @@ struct ReportRun {
   std::vector<Prediction> test;
   std::string label;    ///< unique display name: the run name, plus the id when names collide
   std::string details;  ///< "key=value, ..." of the varied params, for tooltips
+  /// An ensemble's members and weights (heaviest first); empty for a training run.
+  std::vector<tracking::EnsembleMember> members;
+  /// The record whose config names the run's data (data.path, for the errors gallery): the
+  /// run itself, or for an ensemble its first member still in the store.
+  tracking::RunRecord data_record;
+  /// An ensemble (`ferlab ensemble`): no epochs, no params, no checkpoint of its own.
+  bool ensemble() const { return row.record.kind == tracking::RunKind::Ensemble; }
 };
 
 /// Everything the sections share.

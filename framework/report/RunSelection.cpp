@@ -47,6 +47,8 @@ bool lookup(const tracking::RunRecord& record, const std::string& key, std::stri
     value = record.id;
   } else if (key == "backbone") {
     value = record.backbone;
+  } else if (key == "kind") {
+    value = tracking::kindName(record.kind);
   } else {
     const auto found = std::find_if(record.params.begin(), record.params.end(),
                                     [&](const auto& param) { return param.first == key; });

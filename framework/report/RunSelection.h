@@ -15,7 +15,8 @@ struct RunSelection {
   std::vector<std::string> experiments;  ///< experiment names; empty: any
   std::vector<std::string> run_ids;      ///< ids or unique prefixes; empty: any
   /// Param key = value, all must hold, compared as text ("train.lr", "0.001"); the keys
-  /// "status", "experiment", "name", "id" and "backbone" match the run record itself.
+  /// "status", "experiment", "name", "id", "backbone" and "kind" (train | ensemble) match the
+  /// run record itself.
   std::vector<std::pair<std::string, std::string>> where;
 };
 

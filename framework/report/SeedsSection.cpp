@@ -14,6 +14,7 @@ std::string renderSeeds(const Context& context) {
   std::map<std::string, std::vector<const ReportRun*>> groups;
   std::vector<std::string> group_order;
   for (const ReportRun& run : context.runs) {
+    if (run.ensemble()) continue;  // no params, no seed: two ensembles are not seeds of one run
     std::string key = run.row.record.experiment + '\n';
     for (const auto& [name, value] : run.row.record.params) {
       if (name != kSeedKey) key += name + '=' + value + '\n';

@@ -31,6 +31,7 @@ Json pairsJson(const std::vector<std::pair<std::string, std::string>>& pairs) {
 
 Json recordJson(const RunRecord& r) {
   return {{"id", r.id},
+          {"kind", kindName(r.kind)},
           {"experiment", r.experiment},
           {"name", r.name},
           {"status", statusName(r.status)},
@@ -204,6 +205,11 @@ std::vector<std::pair<std::string, std::string>> readPairs(const Reader& r, cons
 RunRecord readRecord(const Reader& r) {
   RunRecord record;
   record.id = r.get<std::string>("id");
+  try {
+    record.kind = parseKind(r.get<std::string>("kind"));
+  } catch (const StoreError&) {
+    r.fail("kind", "train or ensemble");
+  }
   record.experiment = r.get<std::string>("experiment");
   record.name = r.get<std::string>("name");
   const auto status = r.get<std::string>("status");
@@ -357,6 +363,7 @@ RunArchive archiveRun(const SqliteStore& store, const std::string& id_or_prefix)
   } else {
     archive.experiment.name = row.record.experiment;
   }
+  archive.members = store.ensembleMembers(id);
   archive.epochs = store.epochs(id);
   archive.phases = store.phases(id);
   archive.splits = store.splitMetrics(id);
@@ -371,6 +378,8 @@ RunArchive archiveRun(const SqliteStore& store, const std::string& id_or_prefix)
 std::string runArchiveJson(const RunArchive& archive) {
   Json epochs = Json::array(), phases = Json::array(), splits = Json::array(),
        predictions = Json::array();
+  Json members = Json::array();
+  for (const auto& m : archive.members) members.push_back({m.run_id, m.weight});
   for (const auto& e : archive.epochs) epochs.push_back(epochJson(e));
   for (const auto& p : archive.phases) phases.push_back(phaseJson(p));
   for (const auto& s : archive.splits) splits.push_back(splitJson(s));
@@ -385,6 +394,7 @@ std::string runArchiveJson(const RunArchive& archive) {
                        {"grid_keys", archive.experiment.grid_keys}}},
                      {"run", recordJson(archive.record)},
                      {"summary", summaryJson(archive.summary)},
+                     {"members", members},
                      {"epochs", epochs},
                      {"phases", phases},
                      {"splits", splits},
@@ -415,6 +425,12 @@ RunArchive readRunArchive(const std::string& path) {
   archive.experiment.grid_keys = experiment.get<std::vector<std::string>>("grid_keys");
   archive.record = readRecord(top.object("run"));
   archive.summary = readSummary(top.object("summary"));
+  for (const auto& item : top.array("members")) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_number()) {
+      top.fail("members", "a list of [run id, weight] pairs");
+    }
+    archive.members.push_back({item[0].get<std::string>(), item[1].get<double>()});
+  }
   archive.epochs = readList<EpochRecord>(top, "epochs", readEpoch);
   archive.phases = readList<PhaseRecord>(top, "phases", readPhase);
   archive.splits = readList<SplitMetrics>(top, "splits", readSplit);

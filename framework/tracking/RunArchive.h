@@ -15,7 +15,8 @@
 // large, and a report or an ensemble never needs them.
 //
 // Format (version 1): {"format": "ferlab-run-archive", "version": 1, "experiment": {name,
-// source, grid_keys}, "run": {...RunRecord}, "summary": {...}, "epochs": [...], "phases":
+// source, grid_keys}, "run": {...RunRecord}, "summary": {...}, "members": [[run id, weight]]
+// (an ensemble's; its members are archived as runs of their own), "epochs": [...], "phases":
 // [...], "splits": [...], "predictions": [{split, sample_index[], sample_id[], label[],
 // predicted[], classes, probabilities_f32le_base64}]}.
 
@@ -31,6 +32,7 @@ struct RunArchive {
   ExperimentInfo experiment;
   RunRecord record;
   RunSummary summary;
+  std::vector<EnsembleMember> members;  ///< an ensemble's members and weights; empty otherwise
   std::vector<EpochRecord> epochs;
   std::vector<PhaseRecord> phases;
   std::vector<SplitMetrics> splits;

@@ -53,6 +53,23 @@ RunStatus parseStatus(const std::string& name) {
                    "' (expected queued, running, finished or failed)");
 }
 
+const char* kindName(RunKind kind) {
+  switch (kind) {
+    case RunKind::Train:
+      return "train";
+    case RunKind::Ensemble:
+      return "ensemble";
+  }
+  return "unknown";
+}
+
+RunKind parseKind(const std::string& name) {
+  for (RunKind kind : {RunKind::Train, RunKind::Ensemble}) {
+    if (name == kindName(kind)) return kind;
+  }
+  throw StoreError("unknown run kind '" + name + "' (expected train or ensemble)");
+}
+
 namespace {
 
 /// The folder that holds `path` ("." for a bare file name).

@@ -28,6 +28,14 @@ enum class RunStatus { Queued, Running, Finished, Failed };
 const char* statusName(RunStatus status);        ///< "queued" | "running" | ...
 RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
 
+/// What produced a run (schema v7). Train: `ferlab run` trained it (epochs, checkpoints, a
+/// resolved training config). Ensemble: `ferlab ensemble` averaged the stored probabilities of
+/// finished runs (report/Ensemble.h): no epochs, no checkpoint, no training config; its
+/// members and weights are in ensembleMembers().
+enum class RunKind { Train, Ensemble };
+const char* kindName(RunKind kind);          ///< "train" | "ensemble"
+RunKind parseKind(const std::string& name);  ///< throws StoreError on unknown names
+
 /// Face-alignment outcomes over the run's whole dataset (data.align = "eyes"): images
 /// aligned on an eye pair, images with a face but no eye pair (cropped to the face box), and
 /// images with no face (left unaligned). -1 while unknown or when alignment is off.
@@ -41,6 +49,7 @@ struct RunRecord {
   std::string experiment;  ///< experiment (grid) name
   std::string name;        ///< e.g. "quickstart[name=vggnet]"
   RunStatus status = RunStatus::Queued;
+  RunKind kind = RunKind::Train;
   int grid_index = 0;
   std::string config_json;  ///< fully resolved config (ConfigLoader's resolved_json)
   std::string config_hash;
@@ -142,6 +151,12 @@ enum class ImportOutcome {
   AlreadyPresent,  ///< the store had it finished: left exactly as it was
 };
 
+/// One member of an ensemble run and its weight (weights of an ensemble sum to 1).
+struct EnsembleMember {
+  std::string run_id;
+  double weight = 0;
+};
+
 /// Row for `ferlab ls` and reports: the record plus its summary.
 struct RunRow {
   RunRecord record;
@@ -215,7 +230,18 @@ class SqliteStore {
   /// it is; an unfinished one is replaced. Throws StoreError.
   ImportOutcome importRun(const RunArchive& archive);
 
-  /// Runs of `experiment` (all runs when empty), in grid order within an experiment.
+  /// One transaction: records `run` as a finished run of kind Ensemble with its members,
+  /// summary, final split metrics and predictions (as finishRun). Recording the same id again
+  /// replaces the record, members and results (idempotent), never duplicates them; the
+  /// experiment row is created when missing and otherwise left as it is. Throws StoreError
+  /// when the id belongs to a training run, or a member is listed twice.
+  void recordEnsemble(
+      const RunRecord& run, const RunSummary& summary, const std::vector<EnsembleMember>& members,
+      const std::vector<SplitMetrics>& splits,
+      const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions);
+
+  /// Runs of `experiment` (all runs when empty), in grid order within an experiment, its
+  /// ensembles after its training runs.
   std::vector<RunRow> listRuns(const std::string& experiment = "") const;
   /// The run with this id, or the unique run whose id starts with it. Throws StoreError when
   /// none or several match.
@@ -226,6 +252,9 @@ class SqliteStore {
   /// The experiment's stored source and grid keys; nullopt when the store has none by `name`.
   std::optional<ExperimentInfo> experimentInfo(const std::string& name) const;
   std::vector<Prediction> predictions(const std::string& id, const std::string& split) const;
+  /// The members of ensemble run `id`, heaviest first (ties by run id); empty for a training
+  /// run or an unknown id.
+  std::vector<EnsembleMember> ensembleMembers(const std::string& id) const;
 
  private:
   void openReadOnly();

@@ -41,7 +41,8 @@ std::vector<RunRow> SqliteStore::listRuns(const std::string& experiment) const {
   Statement select(ctx, std::string("SELECT ") + kRunColumns +
                             " FROM runs r LEFT JOIN experiments e ON e.name = r.experiment "
                             "WHERE ?1 = '' OR r.experiment = ?1 "
-                            "ORDER BY e.created_at, e.rowid, r.grid_index, r.id");
+                            "ORDER BY e.created_at, e.rowid, r.kind = 'ensemble', "
+                            "r.grid_index, r.id");
   select.bind(1, experiment);
   std::vector<RunRow> rows;
   while (select.step()) rows.push_back(readRunRow(Row(select)));
@@ -177,6 +178,23 @@ std::vector<Prediction> SqliteStore::predictions(const std::string& id,
     result.push_back(std::move(p));
   }
   return result;
+}
+
+std::vector<EnsembleMember> SqliteStore::ensembleMembers(const std::string& id) const {
+  const Context ctx{db_, path_, "reading the members of ensemble '" + id + "'"};
+  Statement select(ctx,
+                   "SELECT member_run_id, weight FROM ensemble_members WHERE run_id = ?1 "
+                   "ORDER BY weight DESC, member_run_id");
+  select.bind(1, id);
+  std::vector<EnsembleMember> members;
+  while (select.step()) {
+    Row row(select);
+    EnsembleMember member;
+    member.run_id = row.text();
+    member.weight = row.real();
+    members.push_back(std::move(member));
+  }
+  return members;
 }
 
 std::vector<PhaseRecord> SqliteStore::phases(const std::string& id) const {

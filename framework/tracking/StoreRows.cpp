@@ -67,6 +67,7 @@ RunRow readRunRow(Row row) {
   r.precision = row.text();
   r.weights_loaded = row.knownInt();
   r.weights_total = row.knownInt();
+  r.kind = parseKind(row.text());
   return result;
 }
 

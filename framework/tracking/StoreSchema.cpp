@@ -182,8 +182,22 @@ CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL
 INSERT OR IGNORE INTO store_info (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                       kSchemaV4, kSchemaV5, kSchemaV6};
+// Version 7: what produced a run (RunKind): 'train' (`ferlab run`; every run recorded before)
+// or 'ensemble' (`ferlab ensemble`: stored probabilities of finished runs averaged, no epochs,
+// no checkpoint, no training config), and the members and weights of each ensemble.
+// member_run_id has no foreign key: an ensemble keeps its record if a member is deleted.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'train';
+CREATE TABLE ensemble_members (
+  run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  member_run_id TEXT NOT NULL,
+  weight        REAL NOT NULL,
+  PRIMARY KEY (run_id, member_run_id)
+);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
+                                       kSchemaV5, kSchemaV6, kSchemaV7};
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.

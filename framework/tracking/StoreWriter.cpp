@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -130,8 +131,8 @@ void insertArchivedRun(const Context& ctx, const RunRecord& run, const RunSummar
                    "config_hash, seed, backbone, git_commit, ferlab_version, torch_version, "
                    "opencv_version, device, dataset_key, started_at, ended_at, error, pretrained, "
                    "align_aligned, align_face_only, align_none, precision, weights_loaded, "
-                   "weights_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+                   "weights_total, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
   insert.bind(1, run.id).bind(2, run.experiment).bind(3, run.name);
   insert.bind(4, std::string(statusName(run.status))).bind(5, run.grid_index);
   insert.bind(6, run.config_json).bind(7, run.config_hash).bind(8, run.seed);
@@ -146,7 +147,7 @@ void insertArchivedRun(const Context& ctx, const RunRecord& run, const RunSummar
   insert.bindOptional(23, run.precision);
   bindCount(insert, 24, run.weights_loaded);
   bindCount(insert, 25, run.weights_total);
-  insert.run();
+  insert.bind(26, std::string(kindName(run.kind))).run();
   Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments + " WHERE id = ?" +
                             std::to_string(kSummaryParams + 1));
   bindSummary(update, summary);
@@ -185,6 +186,16 @@ void insertSplit(const Context& ctx, const std::string& id, const SplitMetrics& 
     }
   }
 }
+
+/// deleteFinalResults, then the split metrics, confusion matrices and predictions.
+void replaceFinalResults(
+    const Context& ctx, const std::string& id, const std::vector<SplitMetrics>& splits,
+    const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions) {
+  deleteFinalResults(ctx, id);
+  for (const SplitMetrics& split : splits) insertSplit(ctx, id, split);
+  insertPredictions(ctx, id, predictions);
+}
+
 }  // namespace
 
 void SqliteStore::ensureExperiment(const std::string& name, const std::string& source,
@@ -213,15 +224,15 @@ RunRecord SqliteStore::ensureRun(const RunRecord& run) {
   Statement insert(ctx,
                    "INSERT OR IGNORE INTO runs (id, experiment, name, status, grid_index, "
                    "config_json, config_hash, seed, backbone, git_commit, ferlab_version, "
-                   "torch_version, opencv_version, device, dataset_key) "
+                   "torch_version, opencv_version, device, dataset_key, kind) "
                    "VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                   "?14)");
+                   "?14, ?15)");
   insert.bind(1, run.id).bind(2, run.experiment).bind(3, run.name).bind(4, run.grid_index);
   insert.bind(5, run.config_json).bind(6, run.config_hash).bind(7, run.seed);
   insert.bind(8, run.backbone).bindOptional(9, run.git_commit);
   insert.bindOptional(10, run.ferlab_version).bindOptional(11, run.torch_version);
   insert.bindOptional(12, run.opencv_version).bindOptional(13, run.device);
-  insert.bindOptional(14, run.dataset_key).run();
+  insert.bindOptional(14, run.dataset_key).bind(15, std::string(kindName(run.kind))).run();
   if (sqlite3_changes(db_) > 0) insertParams(ctx, run);
 
   std::optional<RunRow> stored = loadRunRow(ctx, run.id);
@@ -307,10 +318,7 @@ void SqliteStore::finishRun(
   update.bind(13, core::utcNowIso8601()).bind(14, id).run();
   requireRun(ctx, id);
   // Finishing twice (a re-evaluation) replaces the earlier results instead of failing.
-  deleteFinalResults(ctx, id);
-  for (const SplitMetrics& split : splits) insertSplit(ctx, id, split);
-
-  insertPredictions(ctx, id, predictions);
+  replaceFinalResults(ctx, id, splits, predictions);
   transaction.commit();
 }
 
@@ -321,6 +329,65 @@ void SqliteStore::failRun(const std::string& id, const std::string& message) {
                    "UPDATE runs SET status = 'failed', error = ?1, ended_at = ?2 WHERE id = ?3");
   update.bind(1, message).bind(2, core::utcNowIso8601()).bind(3, id).run();
   requireRun(ctx, id);
+  transaction.commit();
+}
+
+void SqliteStore::recordEnsemble(
+    const RunRecord& run, const RunSummary& summary, const std::vector<EnsembleMember>& members,
+    const std::vector<SplitMetrics>& splits,
+    const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions) {
+  const Context ctx{db_, path_, "recording ensemble '" + run.id + "'"};
+  if (run.id.empty()) throwError(ctx, "the ensemble has no id");
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  Statement experiment(ctx, "INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?1, ?2)");
+  experiment.bind(1, run.experiment).bind(2, core::utcNowIso8601()).run();
+  // Upsert: recording the same ensemble again replaces its row. The WHERE keeps a training
+  // run with that id (a hash collision) untouched, which the change count then reports.
+  Statement upsert(
+      ctx,
+      "INSERT INTO runs (id, experiment, name, status, kind, grid_index, config_json, "
+      "config_hash, seed, backbone, git_commit, ferlab_version, torch_version, opencv_version, "
+      "device, dataset_key, started_at, ended_at, error) VALUES (?1, ?2, ?3, 'finished', "
+      "'ensemble', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, NULL) "
+      "ON CONFLICT (id) DO UPDATE SET experiment = excluded.experiment, name = excluded.name, "
+      "status = 'finished', grid_index = excluded.grid_index, config_json = "
+      "excluded.config_json, config_hash = excluded.config_hash, seed = excluded.seed, backbone "
+      "= excluded.backbone, git_commit = excluded.git_commit, ferlab_version = "
+      "excluded.ferlab_version, torch_version = excluded.torch_version, opencv_version = "
+      "excluded.opencv_version, device = excluded.device, dataset_key = excluded.dataset_key, "
+      "started_at = excluded.started_at, ended_at = excluded.ended_at, error = NULL "
+      "WHERE runs.kind = 'ensemble'");
+  const std::string now = core::utcNowIso8601();
+  upsert.bind(1, run.id).bind(2, run.experiment).bind(3, run.name).bind(4, run.grid_index);
+  upsert.bind(5, run.config_json).bind(6, run.config_hash).bind(7, run.seed);
+  upsert.bind(8, run.backbone).bindOptional(9, run.git_commit);
+  upsert.bindOptional(10, run.ferlab_version).bindOptional(11, run.torch_version);
+  upsert.bindOptional(12, run.opencv_version).bindOptional(13, run.device);
+  upsert.bindOptional(14, run.dataset_key);
+  upsert.bind(15, run.started_at.empty() ? now : run.started_at);
+  upsert.bind(16, run.ended_at.empty() ? now : run.ended_at).run();
+  if (sqlite3_changes(db_) == 0) {
+    throwError(ctx, "run '" + run.id + "' exists and is not an ensemble; it is left unchanged");
+  }
+  Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments + " WHERE id = ?" +
+                            std::to_string(kSummaryParams + 1));
+  bindSummary(update, summary);
+  update.bind(kSummaryParams + 1, run.id).run();
+
+  for (const char* table : {"params", "ensemble_members"}) {
+    Statement remove(ctx, std::string("DELETE FROM ") + table + " WHERE run_id = ?1");
+    remove.bind(1, run.id).run();
+  }
+  insertParams(ctx, run);
+  Statement member(ctx,
+                   "INSERT INTO ensemble_members (run_id, member_run_id, weight) "
+                   "VALUES (?1, ?2, ?3)");
+  std::set<std::string> seen;
+  for (const EnsembleMember& m : members) {
+    if (!seen.insert(m.run_id).second) throwError(ctx, "member '" + m.run_id + "' is listed twice");
+    member.bind(1, run.id).bind(2, m.run_id).bind(3, m.weight).run();
+  }
+  replaceFinalResults(ctx, run.id, splits, predictions);
   transaction.commit();
 }
 
@@ -357,6 +424,12 @@ ImportOutcome SqliteStore::importRun(const RunArchive& archive) {
 
   insertArchivedRun(ctx, run, archive.summary);
   insertParams(ctx, run);
+  Statement member(ctx,
+                   "INSERT INTO ensemble_members (run_id, member_run_id, weight) "
+                   "VALUES (?1, ?2, ?3)");
+  for (const EnsembleMember& m : archive.members) {
+    member.bind(1, run.id).bind(2, m.run_id).bind(3, m.weight).run();
+  }
   for (const EpochRecord& epoch : archive.epochs) insertEpoch(ctx, run.id, epoch);
   for (const PhaseRecord& phase : archive.phases) insertPhase(ctx, run.id, phase);
   for (const SplitMetrics& split : archive.splits) insertSplit(ctx, run.id, split);

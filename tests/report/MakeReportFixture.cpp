@@ -3,7 +3,8 @@
 // RUNS finished runs of a grid over train.lr x train.seed (with per-sample predictions,
 // per-class metrics and confusion matrices), plus four runs every report must survive: a
 // failed one, a running one, a finished one without stored predictions, and one named
-// <script>alert(1)</script>. Sample ids are real FER2013 image paths under DATA_ROOT
+// <script>alert(1)</script>, and an ensemble of the first two runs (`ferlab ensemble`: no
+// epochs, no params, no checkpoint). Sample ids are real FER2013 image paths under DATA_ROOT
 // (test/<class>/PrivateTest_*.jpg, reused cyclically), so the errors gallery shows real
 // images. Deterministic: the same arguments give the same store.
 
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/report/Ensemble.h"
 #include "framework/tracking/SqliteStore.h"
 
 namespace {
@@ -230,6 +232,13 @@ int main(int argc, char** argv) {
                 epochs, 0.5, samples, test_count, val_count, false);
     addFinished(store, makeRun("e00000000004", "<script>alert(1)</script>", "0.03", 1, data_root),
                 epochs, 0.55, samples, test_count, val_count, true);
+    if (runs >= 2) {
+      ferlab::report::EnsembleRequest ensemble;
+      ensemble.runs = {"f00000000000", "f00000000001"};
+      ensemble.method = ferlab::report::SelectionMethod::All;
+      ensemble.name = "fixture[ensemble]";
+      ferlab::report::buildEnsemble(store, ensemble);
+    }
   } catch (const std::exception& error) {
     std::cerr << "make_report_fixture: " << error.what() << "\n";
     return 1;

@@ -165,7 +165,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 6);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 7);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -174,7 +174,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "6");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "7");
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
@@ -443,7 +443,8 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
                          "ALTER TABLE runs DROP COLUMN precision; "
                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
                          "ALTER TABLE runs DROP COLUMN weights_total; "
-                         "DROP TABLE store_info; PRAGMA user_version = 1",
+                         "DROP TABLE store_info; ALTER TABLE runs DROP COLUMN kind; "
+                         "DROP TABLE ensemble_members; PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -474,7 +475,9 @@ TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4",
+                         "ALTER TABLE runs DROP COLUMN weights_total; "
+                         "ALTER TABLE runs DROP COLUMN kind; DROP TABLE ensemble_members; "
+                         "PRAGMA user_version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -493,6 +496,52 @@ TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
   store.markRunning(run);
   EXPECT_EQ(store.findRun(run.id)->weights_loaded, 120);
   EXPECT_EQ(store.findRun(run.id)->weights_total, 122);
+}
+
+// Schema v7 added run kinds and ensemble members: a v6 store keeps its runs, which read as
+// training runs, and records ensembles once migrated.
+TEST_F(SqliteStoreTest, MigratesVersionSixStoreToRunKinds) {
+  const RunRecord run = makeRun("v6run", "exp", 0);
+  std::string store_id;
+  {
+    SqliteStore store(path_);
+    store.ensureRun(run);
+    store.markRunning(run);
+    store.recordEpoch(run.id, makeEpoch(1), summaryAfter(1));
+    store.finishRun(run.id, summaryAfter(1), {makeSplit("PrivateTest", 7)},
+                    {{"PrivateTest", makePredictions(20, 7)}});
+    store_id = store.storeId();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE ensemble_members; ALTER TABLE runs DROP COLUMN kind; "
+                         "PRAGMA user_version = 6",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(queryText(path_, "PRAGMA user_version"), "6");
+
+  SqliteStore store(path_);
+  EXPECT_EQ(store.schemaVersion(), 7);
+  EXPECT_EQ(store.storeId(), store_id);  // v6's identity survives
+  const RunRow migrated = store.getRun(run.id);
+  EXPECT_EQ(migrated.record.kind, RunKind::Train);
+  EXPECT_EQ(migrated.record.status, RunStatus::Finished);
+  EXPECT_EQ(store.epochs(run.id).size(), 1u);
+  EXPECT_EQ(store.predictions(run.id, "PrivateTest").size(), 20u);
+  EXPECT_TRUE(store.ensembleMembers(run.id).empty());
+  EXPECT_EQ(queryText(path_, "SELECT kind FROM runs WHERE id = 'v6run'"), "train");
+
+  RunRecord ensemble = makeRun("e6ensemble01", "exp", 0);
+  ensemble.kind = RunKind::Ensemble;
+  ensemble.params.clear();
+  ensemble.grid_values.clear();
+  store.recordEnsemble(ensemble, summaryAfter(1), {{run.id, 1.0}}, {makeSplit("PrivateTest", 7)},
+                       {{"PrivateTest", makePredictions(20, 7)}});
+  EXPECT_EQ(store.getRun(ensemble.id).record.kind, RunKind::Ensemble);
+  ASSERT_EQ(store.ensembleMembers(ensemble.id).size(), 1u);
+  EXPECT_EQ(store.ensembleMembers(ensemble.id)[0].run_id, run.id);
 }
 
 TEST_F(SqliteStoreTest, WeightCountsRoundTripAndUnknownIsNull) {
@@ -787,7 +836,9 @@ TEST_F(SqliteStoreTest, ReadOnlyOpenMigratesAnOlderWritableStoreFirst) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4",
+                         "ALTER TABLE runs DROP COLUMN weights_total; "
+                         "ALTER TABLE runs DROP COLUMN kind; DROP TABLE ensemble_members; "
+                         "PRAGMA user_version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
