@@ -22,6 +22,8 @@ commands:
   report          write a self-contained HTML report of recorded runs
   predict --run RUN IMAGE...
                   classify the expression of every face in photos with a trained run
+  evaluate --run RUN --data PATH
+                  cross-dataset evaluation of a run's selected checkpoint, recorded
   export          runs, epoch histories or predictions as CSV or JSON
   plot            SVG/PNG figures: learning curves, confusion matrices, comparison
   augment-preview CONFIG -o FILE.png
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     if (command == "show") return showCommand(args);
     if (command == "report") return reportCommand(args);
     if (command == "predict") return predictCommand(args);
+    if (command == "evaluate") return evaluateCommand(args);
     if (command == "export") return exportCommand(args);
     if (command == "plot") return plotCommand(args);
     if (command == "ledger") return ledgerCommand(args);

@@ -18,6 +18,7 @@ int listCommand(const std::vector<std::string>& args);
 int showCommand(const std::vector<std::string>& args);
 int reportCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
+int evaluateCommand(const std::vector<std::string>& args);
 int exportCommand(const std::vector<std::string>& args);
 int plotCommand(const std::vector<std::string>& args);
 int augmentPreviewCommand(const std::vector<std::string>& args);

@@ -2,12 +2,12 @@
 // photographs with a trained run's selected checkpoint (best.pt). Each face is detected and
 // prepared the way the run's training data was (data.align = "eyes": FaceAligner's eye
 // alignment; "none": the face box with data.align_margin, resized), normalised with the
-// training split's statistics and classified with the run's eval.tta (hflip, ten_crop).
+// training split's statistics and classified with the run's eval.tta (hflip, ten_crop), by
+// train::TrainedModel.
 
 #include <algorithm>
-#include <cstring>
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <torch/torch.h>
@@ -19,18 +19,10 @@
 
 #include "framework/cli/Cli.h"
 #include "framework/cli/CommandLine.h"
-#include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
-#include "framework/core/Log.h"
-#include "framework/data/DatasetCache.h"
-#include "framework/data/SealedTestSplit.h"
 #include "framework/data/FaceAligner.h"
-#include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
-#include "framework/train/Augment.h"
-#include "framework/train/DeviceDataset.h"
-#include "framework/train/GridRunner.h"
-#include "framework/train/Trainer.h"
+#include "framework/train/TrainedModel.h"
 
 namespace ferlab::cli {
 namespace {
@@ -51,112 +43,8 @@ struct ImagePrediction {
   std::vector<FacePrediction> faces;
 };
 
-// A trained run ready to classify prepared faces.
-class Predictor {
- public:
-  Predictor(const tracking::RunRow& row, const std::string& results_dir, const std::string& device)
-      : id_(row.record.id),
-        config_(config::runConfigFromResolvedJson(row.record.config_json, "run " + id_)),
-        device_(train::resolveDevice(device.empty() ? "cpu" : device)) {
-    const fs::path run_dir = fs::path(results_dir) / "runs" / id_;
-    normalization_ = readNormalization(run_dir);
-    // The checkpoint holds every weight: skip the backbone's ImageNet file.
-    config::ModelConfig model_config = config_.model;
-    model_config.weights.clear();
-    model_ = models::makeModel(model_config, config_.data.image_size, normalization_);
-    loadCheckpoint((run_dir / "best.pt").string());
-    model_->to(device_);
-    model_->eval();
-  }
-
-  const config::RunConfig& config() const { return config_; }
-
-  /// float32 [F, K] probabilities for uint8 S x S faces.
-  std::vector<std::vector<float>> classify(const std::vector<cv::Mat>& faces) const {
-    torch::NoGradGuard no_grad;
-    const int side = config_.data.image_size;
-    auto batch = torch::empty({static_cast<long>(faces.size()), 1, side, side}, torch::kUInt8);
-    for (std::size_t i = 0; i < faces.size(); ++i) {
-      const cv::Mat face = faces[i].isContinuous() ? faces[i] : faces[i].clone();
-      std::memcpy(batch[static_cast<long>(i)].data_ptr(), face.data,
-                  static_cast<std::size_t>(side) * side);
-    }
-    // As DeviceDataset::normalize: (x / 255 - mean) / std.
-    const auto inputs = ((batch.to(device_).to(torch::kFloat32) / 255.0 - normalization_.mean) /
-                         normalization_.std);
-    // The run's test-time augmentation, exactly as evaluation applies it.
-    auto probabilities = train::predictProbabilities(*model_, inputs, config_.eval);
-    probabilities = probabilities.to(torch::kCPU).contiguous();
-    std::vector<std::vector<float>> rows;
-    for (long i = 0; i < probabilities.size(0); ++i) {
-      const float* row = probabilities[i].data_ptr<float>();
-      rows.emplace_back(row, row + probabilities.size(1));
-    }
-    return rows;
-  }
-
- private:
-  // Written by the trainer beside config.json; older runs lack it, so the statistics are
-  // measured again on their training split (from the dataset cache when there is one).
-  models::InputNormalization readNormalization(const fs::path& run_dir) const {
-    const fs::path path = run_dir / train::kNormalizationFile;
-    if (std::ifstream in{path}) {
-      try {
-        const json stored = json::parse(in);
-        return {stored.at("mean").get<float>(), stored.at("std").get<float>()};
-      } catch (const json::exception& error) {
-        throw TrainError(
-            fmt::format("{}: unreadable normalisation: {}", path.string(), error.what()));
-      }
-    }
-    log::info("{} not found: measuring the input normalisation on the run's training data",
-              path.string());
-    const train::DeviceDataset device_data(
-        data::sealTestSplit(data::loadDataset(config_.data)).selection, torch::kCPU);
-    return {device_data.mean(), device_data.std()};
-  }
-
-  void loadCheckpoint(const std::string& path) {
-    if (!fs::exists(path)) {
-      throw TrainError(
-          fmt::format("{}: checkpoint not found (run {} has no selected epoch yet)", path, id_));
-    }
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(path, torch::kCPU);
-      model_->load(archive);
-    } catch (const c10::Error& error) {
-      throw TrainError(
-          fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
-    }
-  }
-
-  std::string id_;
-  config::RunConfig config_;
-  torch::Device device_;
-  models::InputNormalization normalization_;
-  models::ClassifierPtr model_;
-};
-
-/// Class names as the run recorded them (its split metrics), else FER2013's for 7 classes.
-std::vector<std::string> classNamesOf(const tracking::SqliteStore& store, const std::string& id,
-                                      int num_classes) {
-  for (const auto& split : store.splitMetrics(id)) {
-    if (static_cast<int>(split.classes.size()) == num_classes) {
-      std::vector<std::string> names;
-      for (const auto& c : split.classes) names.push_back(c.name);
-      return names;
-    }
-  }
-  if (num_classes == static_cast<int>(data::fer2013ClassNames().size()))
-    return data::fer2013ClassNames();
-  std::vector<std::string> names;
-  for (int i = 0; i < num_classes; ++i) names.push_back(fmt::format("class{}", i));
-  return names;
-}
-
 ImagePrediction predictImage(const std::string& path, const data::FaceAligner& aligner,
-                             const Predictor& predictor) {
+                             const train::TrainedModel& predictor) {
   const cv::Mat colour = cv::imread(path, cv::IMREAD_COLOR);
   if (colour.empty()) throw DataError(fmt::format("{}: cannot read image", path));
   cv::Mat grey;
@@ -164,20 +52,25 @@ ImagePrediction predictImage(const std::string& path, const data::FaceAligner& a
   ImagePrediction image{path, colour.cols, colour.rows, {}};
   const auto& data = predictor.config().data;
   const data::AlignOptions options = data::alignOptionsFrom(data);
-  std::vector<cv::Mat> faces;
+  // The faces' prepared pixels one after another: F x S x S bytes.
+  std::vector<std::uint8_t> faces;
   for (const cv::Rect& box : aligner.detectFaces(grey)) {
     const auto aligned = aligner.alignFace(grey, box, options, data.align == config::Align::Eyes);
-    faces.push_back(aligned.aligned);
+    const cv::Mat pixels =
+        aligned.aligned.isContinuous() ? aligned.aligned : aligned.aligned.clone();
+    faces.insert(faces.end(), pixels.data, pixels.data + pixels.total());
     FacePrediction face;
     face.box = box;
     face.outcome = aligned.outcome;
     image.faces.push_back(face);
   }
-  if (faces.empty()) return image;
-  const auto probabilities = predictor.classify(faces);
-  for (std::size_t i = 0; i < faces.size(); ++i) {
+  if (image.faces.empty()) return image;
+  const torch::Tensor probabilities =
+      predictor.classify(faces.data(), static_cast<std::int64_t>(image.faces.size()));
+  for (std::size_t i = 0; i < image.faces.size(); ++i) {
     auto& face = image.faces[i];
-    face.probabilities = probabilities[i];
+    const float* row = probabilities[static_cast<long>(i)].data_ptr<float>();
+    face.probabilities.assign(row, row + probabilities.size(1));
     face.top = static_cast<std::size_t>(
         std::max_element(face.probabilities.begin(), face.probabilities.end()) -
         face.probabilities.begin());
@@ -293,8 +186,9 @@ int predictCommand(const std::vector<std::string>& args) {
         "predictions averaged; predict with one of its members (ferlab show {})",
         row.record.id, row.record.name, row.record.id));
   }
-  const Predictor predictor(row, results_dir, device);
-  const auto names = classNamesOf(store, row.record.id, predictor.config().model.num_classes);
+  const train::TrainedModel predictor(row, results_dir, device);
+  const auto names =
+      train::runClassNames(store, row.record.id, predictor.config().model.num_classes);
   const data::FaceAligner aligner(predictor.config().data.cascade_dir);
 
   json documents = json::array();

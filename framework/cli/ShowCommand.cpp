@@ -8,6 +8,7 @@
 
 #include "framework/cli/Cli.h"
 #include "framework/cli/CommandLine.h"
+#include "framework/cli/EvaluationOutput.h"
 #include "framework/cli/Table.h"
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
@@ -90,7 +91,8 @@ json alignmentJson(const tracking::AlignmentCounts& counts) {
 
 void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
-               const std::vector<tracking::SplitMetrics>& splits, const json& members) {
+               const std::vector<tracking::SplitMetrics>& splits, const json& members,
+               const std::vector<tracking::EvaluationRecord>& evaluations) {
   const auto& record = row.record;
   json epochs_json = json::array(), splits_json = json::array();
   for (const auto& e : epochs) {
@@ -107,6 +109,8 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
                            {"class_counts", e.class_counts}});
   }
   for (const auto& split : splits) splits_json.push_back(splitToJson(split));
+  json evaluations_json = json::array();
+  for (const auto& e : evaluations) evaluations_json.push_back(evaluationToJson(e, false));
   json phases_json = json::array();
   for (const auto& p : phases) {
     phases_json.push_back({{"name", p.name},
@@ -140,7 +144,8 @@ void printJson(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
       {"best_epoch", row.summary.best_epoch},
       {"phases", phases_json},
       {"epochs", epochs_json},
-      {"splits", splits_json}};
+      {"splits", splits_json},
+      {"evaluations", evaluations_json}};
   std::cout << out.dump(2) << "\n";
 }
 
@@ -264,9 +269,27 @@ void printEnsembleText(const tracking::RunRow& row, const std::vector<Member>& m
   }
 }
 
+// The run's cross-dataset evaluations (`ferlab evaluate`): one row each, then each one's
+// class map and confusion matrix.
+void printEvaluations(const std::vector<tracking::EvaluationRecord>& evaluations) {
+  if (evaluations.empty()) return;
+  fmt::print(
+      "\nCross-dataset (ferlab evaluate; the selected checkpoint on other datasets; accuracy: "
+      "argmax over all classes, restricted: over the dataset's classes):\n{}",
+      evaluationsTable(evaluations));
+  for (const auto& e : evaluations) {
+    fmt::print(
+        "\n{} ({} images, {} dropped; class map: {}) confusion matrix (rows = true, "
+        "columns = predicted):\n{}",
+        e.dataset, e.images, e.dropped_images, classMapText(e.class_map),
+        evaluationConfusionTable(e));
+  }
+}
+
 void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRecord>& phases,
                const std::vector<tracking::EpochRecord>& epochs,
-               const std::vector<tracking::SplitMetrics>& splits) {
+               const std::vector<tracking::SplitMetrics>& splits,
+               const std::vector<tracking::EvaluationRecord>& evaluations) {
   const auto& record = row.record;
   const auto& summary = row.summary;
   fmt::print("run {}  {}  [{}]\n", record.id, record.name, tracking::statusName(record.status));
@@ -309,6 +332,7 @@ void printText(const tracking::RunRow& row, const std::vector<tracking::PhaseRec
     fmt::print("\n{} confusion matrix (rows = true, columns = predicted):\n{}", split.split,
                confusionTable(split));
   }
+  printEvaluations(evaluations);
 }
 
 }  // namespace
@@ -335,12 +359,14 @@ int showCommand(const std::vector<std::string>& args) {
   const auto splits = store.splitMetrics(row.record.id);
   const auto phases = store.phases(row.record.id);
   const auto members = membersOf(store, row.record);
+  const auto evaluations = store.evaluations(row.record.id);
   if (values.count("json")) {
-    printJson(row, phases, epochs, splits, membersJson(members));
+    printJson(row, phases, epochs, splits, membersJson(members), evaluations);
   } else if (row.record.kind == tracking::RunKind::Ensemble) {
     printEnsembleText(row, members, splits);
+    printEvaluations(evaluations);
   } else {
-    printText(row, phases, epochs, splits);
+    printText(row, phases, epochs, splits, evaluations);
   }
   return 0;
 }

@@ -161,27 +161,38 @@ Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::str
     throw std::invalid_argument(fmt::format("confusionMatrixSpec({}): {} counts for {} classes",
                                             run_name, counts.size(), k));
   }
+  return confusionMatrixSpec(run_name, class_names, class_names, counts, normalise, cell_size);
+}
+
+Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::string>& row_names,
+                         const std::vector<std::string>& column_names,
+                         const std::vector<std::int64_t>& counts, bool normalise, int cell_size) {
+  const std::size_t rows = row_names.size(), columns = column_names.size();
+  if (counts.size() != rows * columns) {
+    throw std::invalid_argument(
+        fmt::format("confusionMatrixSpec({}): {} counts for {} x {} classes", run_name,
+                    counts.size(), rows, columns));
+  }
   Json cells = Json::array();
-  for (std::size_t row = 0; row < k; ++row) {
+  for (std::size_t row = 0; row < rows; ++row) {
     std::int64_t total = 0;
-    for (std::size_t col = 0; col < k; ++col) total += counts[row * k + col];
-    for (std::size_t col = 0; col < k; ++col) {
-      const std::int64_t count = counts[row * k + col];
+    for (std::size_t col = 0; col < columns; ++col) total += counts[row * columns + col];
+    for (std::size_t col = 0; col < columns; ++col) {
+      const std::int64_t count = counts[row * columns + col];
       const double fraction = total > 0 ? static_cast<double>(count) / total : 0.0;
-      cells.push_back({{"true", class_names[row]},
-                       {"predicted", class_names[col]},
+      cells.push_back({{"true", row_names[row]},
+                       {"predicted", column_names[col]},
                        {"count", count},
                        {"fraction", fraction},
                        {"value", normalise ? fraction : static_cast<double>(count)}});
     }
   }
-  const Json order = class_names;
   const std::string value_title = normalise ? "fraction of true class" : "count";
   const Json x = {{"field", "predicted"},
                   {"type", "nominal"},
-                  {"sort", order},
+                  {"sort", Json(column_names)},
                   {"axis", {{"labelAngle", -40}}}};
-  const Json y = {{"field", "true"}, {"type", "nominal"}, {"sort", order}};
+  const Json y = {{"field", "true"}, {"type", "nominal"}, {"sort", Json(row_names)}};
   const Json tooltip =
       Json::array({{{"field", "true"}},
                    {{"field", "predicted"}},
@@ -200,8 +211,8 @@ Json confusionMatrixSpec(const std::string& run_name, const std::vector<std::str
                                              fmt::format("datum.value > {}", threshold), 10);
   return {{"$schema", kVegaLiteSchema},
           {"title", {{"text", run_name}, {"subtitle", normalise ? "rows normalised" : "counts"}}},
-          {"width", cell_size * static_cast<int>(k)},
-          {"height", cell_size * static_cast<int>(k)},
+          {"width", cell_size * static_cast<int>(columns)},
+          {"height", cell_size * static_cast<int>(rows)},
           {"data", {{"values", cells}}},
           {"layer", layers}};
 }

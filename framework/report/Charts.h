@@ -66,6 +66,16 @@ nlohmann::json confusionMatrixSpec(const std::string& run_name,
                                    const std::vector<std::int64_t>& counts, bool normalise = true,
                                    int cell_size = 34);
 
+/// As above for a matrix whose rows and columns are different classes: `counts` is row-major
+/// row_names.size() x column_names.size() (row = true class, column = predicted class), as a
+/// cross-dataset evaluation's dataset classes against every model class. Throws
+/// std::invalid_argument when the sizes do not fit.
+nlohmann::json confusionMatrixSpec(const std::string& run_name,
+                                   const std::vector<std::string>& row_names,
+                                   const std::vector<std::string>& column_names,
+                                   const std::vector<std::int64_t>& counts, bool normalise = true,
+                                   int cell_size = 34);
+
 /// One bar of a comparison chart: a metric value of a run with an optional interval (e.g. a
 /// 95% bootstrap CI), all in the metric's unit (fractions for accuracy and F1).
 struct ComparisonPoint {

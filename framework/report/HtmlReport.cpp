@@ -24,6 +24,7 @@ std::string renderHtmlReport(const tracking::SqliteStore& store, const ReportOpt
   body += renderSignificance(context);
   body += renderSeeds(context);
   body += renderErrors(context);
+  body += renderCrossDataset(context);
   body += renderLedger(store, context);
   body += renderProvenance(context, versions);
 

@@ -1,10 +1,11 @@
 #pragma once
 // `ferlab report`: one self-contained HTML page that compares the selected runs of the
-// tracking store, in ten sections: summary (best run by validation accuracy, its test
+// tracking store, in eleven sections: summary (best run by validation accuracy, its test
 // accuracy and macro-F1 with 95% bootstrap CIs), runs table (varied params, sortable), learning
 // curves, effects of each varied param, per-class metrics and confusion matrices,
 // significance against the best run (exact McNemar + Holm, paired bootstrap CI), seed
-// aggregates, a gallery of the best run's most confident test mistakes, claimed vs obtained
+// aggregates, a gallery of the best run's most confident test mistakes, cross-dataset
+// evaluations (`ferlab evaluate`: accuracies and confusion matrices), claimed vs obtained
 // for experiments that reproduce a published result (Ledger.h), and provenance.
 //
 // Charts are Vega-Lite specs (framework/report/Charts.h; Satyanarayan et al. 2017) drawn by

@@ -97,6 +97,7 @@ Context loadContext(const tracking::SqliteStore& store, const ReportOptions& opt
     run.phases = store.phases(id);
     run.splits = store.splitMetrics(id);
     run.test = store.predictions(id, kTestSplit);
+    run.evaluations = store.evaluations(id);
     std::sort(run.test.begin(), run.test.end(), [](const Prediction& a, const Prediction& b) {
       return a.sample_index < b.sample_index;
     });

@@ -81,8 +81,9 @@ const std::vector<std::pair<std::string, std::string>>& sectionTitles() {
       {"significance", "6 Significance"},
       {"seeds", "7 Seeds"},
       {"errors", "8 Errors gallery"},
-      {"ledger", "9 Claimed vs obtained"},
-      {"provenance", "10 Provenance"}};
+      {"cross-dataset", "9 Cross-dataset"},
+      {"ledger", "10 Claimed vs obtained"},
+      {"provenance", "11 Provenance"}};
   return titles;
 }
 

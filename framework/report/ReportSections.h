@@ -46,6 +46,8 @@ struct ReportRun {
   std::vector<tracking::PhaseRecord> phases;
   std::vector<SplitMetrics> splits;
   std::vector<Prediction> test;
+  /// Cross-dataset evaluations (`ferlab evaluate`), without per-sample predictions.
+  std::vector<tracking::EvaluationRecord> evaluations;
   std::string label;    ///< unique display name: the run name, plus the id when names collide
   std::string details;  ///< "key=value, ..." of the varied params, for tooltips
   /// An ensemble's members and weights (heaviest first); empty for a training run.
@@ -111,7 +113,7 @@ std::string numberCell(double value, const std::string& text);
 std::string textCell(const std::string& text, const std::string& title = "",
                      const std::string& css_class = "");
 
-/// (id, "N Title") of the ten sections, in page order.
+/// (id, "N Title") of the eleven sections, in page order.
 const std::vector<std::pair<std::string, std::string>>& sectionTitles();
 /// "<section id=...>" and its numbered <h2> heading.
 std::string openSection(const std::string& id);
@@ -135,6 +137,8 @@ std::string renderSignificance(Context& context);
 std::string renderSeeds(const Context& context);
 // ErrorGallery.cpp
 std::string renderErrors(const Context& context);
+// CrossDatasetSection.cpp (adds its confusion matrices to context.specs)
+std::string renderCrossDataset(Context& context);
 // LedgerSection.cpp: the reproduction ledger of the report's experiments
 std::string renderLedger(const tracking::SqliteStore& store, const Context& context);
 // PageAssets.cpp: `versions` from bundleVersions()

@@ -2,7 +2,7 @@
 // The tracking store: one SQLite file (results/ferlab.db by default) that holds experiments,
 // runs, their resolved configs and flattened params, per-epoch history, a per-run summary
 // (best and last values), final metrics per split, confusion matrices and per-sample
-// predictions for validation and test.
+// predictions for validation and test, and cross-dataset evaluations (`ferlab evaluate`).
 //
 // Concurrency: WAL journal and a busy timeout, every write in one BEGIN IMMEDIATE
 // transaction, so several `ferlab run` processes can record into one file at once without
@@ -157,6 +157,45 @@ struct EnsembleMember {
   double weight = 0;
 };
 
+/// One sample of a cross-dataset evaluation (`ferlab evaluate`).
+struct EvaluationPrediction {
+  std::string sample_id;             ///< path relative to the dataset root, or "<file>.csv:<line>"
+  std::int64_t label = 0;            ///< the model class its dataset class maps to
+  std::int64_t predicted = 0;        ///< argmax over all of the model's classes
+  std::int64_t restricted = 0;       ///< argmax over the dataset's classes only
+  std::vector<float> probabilities;  ///< softmax over all of the model's classes
+};
+
+/// A run's selected checkpoint evaluated on another dataset (`ferlab evaluate`,
+/// train/CrossDatasetEvaluation.h). Classes are the model's: `classes` lists those the
+/// dataset holds (after its class map), and every per-class value is for one of them.
+struct EvaluationRecord {
+  std::string run_id;
+  std::string dataset;       ///< the dataset's name: its folder's (or CSV file's) name
+  std::string dataset_path;  ///< as given to `ferlab evaluate`
+  std::string format;        ///< "folder" | "fer2013" | "csv"
+  std::string content_hash;  ///< of the files read (data/CrossDataset.h), 16 hex digits
+  /// The class map as canonical JSON: {"anger":"angry","contempt":null,...} (dataset class ->
+  /// model class, null = dropped), keys sorted.
+  std::string class_map;
+  std::vector<std::string> class_names;  ///< the model's classes, index = class
+  std::vector<int> classes;              ///< model classes the dataset holds, ascending
+  std::int64_t images = 0;               ///< images evaluated
+  std::int64_t dropped_images = 0;       ///< images of dropped classes, not evaluated
+  double accuracy = 0;                   ///< fraction: argmax over all classes is the label
+  double restricted_accuracy = 0;        ///< fraction: argmax over `classes` only is the label
+  double macro_f1 = 0;                   ///< mean F1 over `classes` (unrestricted predictions)
+  /// One per entry of `classes`, same order (unrestricted predictions).
+  std::vector<ClassMetrics> class_metrics;
+  /// Row-major classes.size() x class_names.size() counts: row = true class (in `classes`
+  /// order), column = predicted class (unrestricted, every model class).
+  std::vector<std::int64_t> confusion;
+  AlignmentCounts alignment;  ///< of the dataset's images; -1 when the run does not align
+  std::string evaluated_at;   ///< ISO 8601 UTC, set by recordEvaluation
+  /// Per sample, in dataset order; filled by evaluations() only when asked for.
+  std::vector<EvaluationPrediction> predictions;
+};
+
 /// Row for `ferlab ls` and reports: the record plus its summary.
 struct RunRow {
   RunRecord record;
@@ -255,6 +294,24 @@ class SqliteStore {
   /// The members of ensemble run `id`, heaviest first (ties by run id); empty for a training
   /// run or an unknown id.
   std::vector<EnsembleMember> ensembleMembers(const std::string& id) const;
+
+  /// Records a cross-dataset evaluation of run `evaluation.run_id` in one transaction. An
+  /// earlier evaluation of the same run on the same content_hash with the same class_map is
+  /// replaced, not duplicated (re-evaluating is idempotent); returns true when it replaced
+  /// one. Throws StoreError (unknown run; per-class, confusion or prediction sizes that do
+  /// not fit `classes` and `class_names`).
+  bool recordEvaluation(const EvaluationRecord& evaluation);
+  /// The cross-dataset evaluations of run `id`, ordered by dataset name then time; per-sample
+  /// predictions only `with_predictions` (thousands of rows per evaluation).
+  std::vector<EvaluationRecord> evaluations(const std::string& id,
+                                            bool with_predictions = false) const;
+
+  /// The members of ensemble run `id` (schema v7's ensemble_members) and their weights, by
+  /// member id; empty for a run that is not an ensemble.
+  std::vector<std::pair<std::string, double>> ensembleMemberWeights(const std::string& id) const;
+  /// The id of the ensemble run (runs.kind = 'ensemble') whose id, unique id prefix or name is
+  /// `name_or_id`. Throws StoreError naming it when none or several match.
+  std::string findEnsembleRun(const std::string& name_or_id) const;
 
  private:
   void openReadOnly();

@@ -196,8 +196,71 @@ CREATE TABLE ensemble_members (
 );
 )sql";
 
+// Version 8: cross-dataset evaluations (`ferlab evaluate`): a run's selected checkpoint on
+// another dataset, with its class map, both accuracies, per-class metrics, the confusion
+// matrix (rows: the model classes the dataset holds; columns: every model class) and
+// per-sample predictions. One row per (run, dataset content, class map): re-evaluating
+// replaces it.
+constexpr const char* kSchemaV8 = R"sql(
+CREATE TABLE evaluations (
+  id                  INTEGER PRIMARY KEY,
+  run_id              TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  dataset             TEXT NOT NULL,  -- the dataset's folder (or CSV file) name
+  dataset_path        TEXT NOT NULL,  -- as given to ferlab evaluate
+  format              TEXT NOT NULL,  -- folder | fer2013 | csv
+  content_hash        TEXT NOT NULL,  -- FNV-1a 64 of the files read, 16 hex digits
+  class_map           TEXT NOT NULL,  -- canonical JSON: dataset class -> model class or null
+  class_names         TEXT NOT NULL,  -- JSON array: the model's classes, index = class
+  images              INTEGER NOT NULL,
+  dropped_images      INTEGER NOT NULL,
+  accuracy            REAL,           -- argmax over every model class
+  restricted_accuracy REAL,           -- argmax over the dataset's classes only
+  macro_f1            REAL,           -- over the dataset's classes
+  align_aligned       INTEGER,        -- alignment outcomes; NULL when the run does not align
+  align_face_only     INTEGER,
+  align_none          INTEGER,
+  evaluated_at        TEXT NOT NULL,  -- ISO 8601 UTC
+  UNIQUE (run_id, content_hash, class_map)
+);
+CREATE INDEX evaluations_by_run ON evaluations(run_id, dataset);
+
+-- One row per model class the dataset holds (class_index: the model's).
+CREATE TABLE evaluation_classes (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+  class_index   INTEGER NOT NULL,
+  name          TEXT NOT NULL,
+  precision     REAL,
+  recall        REAL,
+  f1            REAL,
+  support       INTEGER NOT NULL,
+  PRIMARY KEY (evaluation_id, class_index)
+);
+
+-- Every cell, zeros included: true_class over the dataset's classes, predicted_class over
+-- every model class.
+CREATE TABLE evaluation_confusion (
+  evaluation_id   INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+  true_class      INTEGER NOT NULL,
+  predicted_class INTEGER NOT NULL,
+  count           INTEGER NOT NULL,
+  PRIMARY KEY (evaluation_id, true_class, predicted_class)
+);
+
+-- probabilities: little-endian float32 array, one value per model class.
+CREATE TABLE evaluation_predictions (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id) ON DELETE CASCADE,
+  sample_index  INTEGER NOT NULL,
+  sample_id     TEXT NOT NULL,
+  label         INTEGER NOT NULL,
+  predicted     INTEGER NOT NULL,
+  restricted    INTEGER NOT NULL,
+  probabilities BLOB NOT NULL,
+  PRIMARY KEY (evaluation_id, sample_index)
+);
+)sql";
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6, kSchemaV7};
+                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.

@@ -22,6 +22,8 @@ static_assert(std::is_function_v<decltype(data::loadDataset)>);
 static_assert(std::is_function_v<decltype(data::sealTestSplit)>);
 static_assert(std::is_function_v<decltype(models::makeModel)>);
 static_assert(std::is_function_v<decltype(train::runGrid)>);
+static_assert(std::is_function_v<decltype(data::readCrossDataset)>);
+static_assert(std::is_function_v<decltype(train::evaluateOnDataset)>);
 static_assert(std::is_function_v<decltype(report::renderHtmlReport)>);
 static_assert(std::is_class_v<tracking::SqliteStore>);
 static_assert(std::is_function_v<decltype(core::writeFileAtomically)>);

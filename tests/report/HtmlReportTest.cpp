@@ -38,9 +38,9 @@ const std::string kBundleVersions = "vega-bundle.json";
 const std::string kData = std::string(FERLAB_TEST_DATA) + "/fer2013";
 const std::vector<std::string> kClasses = {"angry", "disgust",  "fear",   "happy",
                                            "sad",   "surprise", "neutral"};
-const std::vector<std::string> kSections = {"summary", "runs",      "curves",
-                                            "effects", "per-class", "significance",
-                                            "seeds",   "errors",    "provenance"};
+const std::vector<std::string> kSections = {"summary",       "runs",         "curves",    "effects",
+                                            "per-class",     "significance", "seeds",     "errors",
+                                            "cross-dataset", "ledger",       "provenance"};
 
 // Occurrences of `needle` in `text`.
 int countOf(const std::string& text, const std::string& needle) {
@@ -159,6 +159,31 @@ SplitMetrics metricsOf(const std::string& split, const std::vector<Prediction>& 
   return metrics;
 }
 
+// A cross-dataset evaluation (`ferlab evaluate`) of a run on a dataset holding 3 of the 7
+// classes (angry, happy, sad), 10 images each.
+tracking::EvaluationRecord makeEvaluation(const std::string& run_id, const std::string& dataset) {
+  tracking::EvaluationRecord e;
+  e.run_id = run_id;
+  e.dataset = dataset;
+  e.dataset_path = "/data/" + dataset;
+  e.format = "folder";
+  e.content_hash = "0123456789abcdef";
+  e.class_map = R"({"anger":"angry","contempt":null,"happy":"happy","sadness":"sad"})";
+  e.class_names = kClasses;
+  e.classes = {0, 3, 4};
+  e.images = 30;
+  e.dropped_images = 3;
+  e.accuracy = 0.5;
+  e.restricted_accuracy = 0.6;
+  e.macro_f1 = 0.45;
+  e.class_metrics = {
+      {"angry", 0.5, 0.4, 0.44, 10}, {"happy", 0.7, 0.8, 0.75, 10}, {"sad", 0.3, 0.3, 0.3, 10}};
+  e.confusion = {4, 1, 1, 2, 2, 0, 0,  //
+                 0, 0, 1, 8, 1, 0, 0,  //
+                 1, 0, 2, 3, 3, 0, 1};
+  return e;
+}
+
 class HtmlReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -180,6 +205,7 @@ class HtmlReportTest : public ::testing::Test {
     addRunning("a00000000005", "grid[lr=0.0001]", "0.0001");
     addFinished("a00000000006", "grid[lr=0.01,seed=2]", "simple_cnn", "0.01", "2", 3, 1.9, 5,
                 false);
+    store_->recordEvaluation(makeEvaluation("a00000000002", "ckplus"));
     options_.assets_dir = kAssetsDir;
     options_.bootstrap_resamples = 1000;
     html_ = renderHtmlReport(*store_, options_);
@@ -451,6 +477,33 @@ TEST_F(HtmlReportTest, PerClassAndConfusionMatricesOfRunsWithTestMetrics) {
   const std::string per_class = section(html_, "per-class");
   EXPECT_EQ(countOf(per_class, "<option value=\"cm-run-"), 4);
   EXPECT_NE(html_.find("id=\"ferlab-cm-choices\""), std::string::npos);
+}
+
+TEST_F(HtmlReportTest, CrossDatasetListsEvaluationsWithDatasetByModelConfusionMatrices) {
+  const std::string cross = section(html_, "cross-dataset");
+  EXPECT_NE(cross.find("<h2>9 Cross-dataset</h2>"), std::string::npos) << cross;
+  const std::string rows = between(cross, "<tbody>", "</tbody>");
+  EXPECT_EQ(countOf(rows, "<tr>"), 1);
+  for (const char* cell : {">grid[lr=0.01]<", ">ckplus<", ">folder<", ">30<", ">angry, happy, sad<",
+                           ">50.00%<", ">60.00%<", ">0.4500<"}) {
+    EXPECT_NE(rows.find(cell), std::string::npos) << cell << "\n" << rows;
+  }
+  const nlohmann::json matrix = specs()["chart-cross-0"];
+  EXPECT_EQ(matrix["title"]["text"], "grid[lr=0.01] on ckplus");
+  ASSERT_EQ(matrix["data"]["values"].size(), 3u * 7u);  // dataset classes x model classes
+  const auto& happy_as_happy = matrix["data"]["values"][7 + 3];
+  EXPECT_EQ(happy_as_happy["true"], "happy");
+  EXPECT_EQ(happy_as_happy["predicted"], "happy");
+  EXPECT_EQ(happy_as_happy["count"], 8);
+  EXPECT_DOUBLE_EQ(happy_as_happy["fraction"].get<double>(), 0.8);
+  EXPECT_EQ(matrix["width"], 7 * 30);
+  EXPECT_EQ(matrix["height"], 3 * 30);
+
+  ReportOptions options = options_;
+  options.selection.run_ids = {"a00000000001"};
+  EXPECT_NE(section(renderHtmlReport(*store_, options), "cross-dataset")
+                .find("No run has been evaluated on another dataset"),
+            std::string::npos);
 }
 
 TEST_F(HtmlReportTest, SignificanceComparesEachRunWithTheBest) {

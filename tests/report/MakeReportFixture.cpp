@@ -3,8 +3,9 @@
 // RUNS finished runs of a grid over train.lr x train.seed (with per-sample predictions,
 // per-class metrics and confusion matrices), plus four runs every report must survive: a
 // failed one, a running one, a finished one without stored predictions, and one named
-// <script>alert(1)</script>, and an ensemble of the first two runs (`ferlab ensemble`: no
-// epochs, no params, no checkpoint). Sample ids are real FER2013 image paths under DATA_ROOT
+// <script>alert(1)</script>, an ensemble of the first two runs (`ferlab ensemble`: no
+// epochs, no params, no checkpoint), and two cross-dataset evaluations (one of a dataset with
+// a hostile name). Sample ids are real FER2013 image paths under DATA_ROOT
 // (test/<class>/PrivateTest_*.jpg, reused cyclically), so the errors gallery shows real
 // images. Deterministic: the same arguments give the same store.
 
@@ -188,6 +189,31 @@ void addFinished(SqliteStore& store, const RunRecord& run, int epochs, double qu
   store.finishRun(run.id, summary, {val_metrics, test_metrics}, predictions);
 }
 
+// A cross-dataset evaluation (`ferlab evaluate`) of `run_id`: a lab-style dataset of 3 of the
+// 7 classes, 20 images each (no per-sample predictions: the report does not show them).
+EvaluationRecord makeEvaluation(const std::string& run_id, const std::string& dataset) {
+  EvaluationRecord e;
+  e.run_id = run_id;
+  e.dataset = dataset;
+  e.dataset_path = "/data/" + dataset;
+  e.format = "folder";
+  e.content_hash = "0123456789abcdef";
+  e.class_map = R"({"anger":"angry","contempt":null,"happy":"happy","sadness":"sad"})";
+  e.class_names = kClasses;
+  e.classes = {0, 3, 4};
+  e.images = 60;
+  e.dropped_images = 5;
+  e.accuracy = 31.0 / 60;
+  e.restricted_accuracy = 38.0 / 60;
+  e.macro_f1 = 0.5;
+  e.class_metrics = {
+      {"angry", 0.5, 0.4, 0.44, 20}, {"happy", 0.7, 0.8, 0.75, 20}, {"sad", 0.45, 0.35, 0.39, 20}};
+  e.confusion = {8, 1, 3, 2,  4, 1, 1,  //
+                 0, 0, 1, 16, 1, 1, 1,  //
+                 2, 0, 3, 3,  7, 0, 5};
+  return e;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,6 +265,8 @@ int main(int argc, char** argv) {
       ensemble.name = "fixture[ensemble]";
       ferlab::report::buildEnsemble(store, ensemble);
     }
+    if (runs > 0) store.recordEvaluation(makeEvaluation("f00000000000", "ckplus"));
+    store.recordEvaluation(makeEvaluation("e00000000004", "<b>jaffe</b>"));
   } catch (const std::exception& error) {
     std::cerr << "make_report_fixture: " << error.what() << "\n";
     return 1;

@@ -4,7 +4,7 @@ Playwright for Python, pinned in scripts/python.lock) and checks what a reader w
     (Vega-Lite and vega-embed report what they cannot honour in a spec, a $schema of another
     major version for one, as warnings), throws no page error, opens no dialog (a hostile run
     name must not run as script) and requests nothing but the file itself and data: URIs;
-  - every one of the ten sections exists;
+  - every one of the eleven sections exists;
   - every chart rendered as SVG with at least one drawn mark (paths, rects, lines, symbols,
     texts under vega's `g.role-mark` groups);
   - all charts finish within --max-ms (time from navigation start to the last chart).
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 SECTIONS = ["summary", "runs", "curves", "effects", "per-class", "significance", "seeds",
-            "errors", "ledger", "provenance"]
+            "errors", "cross-dataset", "ledger", "provenance"]
 TIMEOUT_MS = 60000
 
 # Drawn marks per chart: the children of vega's mark groups (axes and legends excluded, they

@@ -113,6 +113,13 @@ std::vector<Prediction> makePredictions(int count, int classes) {
   return result;
 }
 
+// What schema v7 (ensembles) and v8 (cross-dataset evaluations) added: dropped first by the
+// tests that turn a current store back into an older one.
+constexpr const char* kDropV7AndV8 =
+    "DROP TABLE evaluation_predictions; DROP TABLE evaluation_confusion; "
+    "DROP TABLE evaluation_classes; DROP TABLE evaluations; DROP TABLE ensemble_members; "
+    "ALTER TABLE runs DROP COLUMN kind; ";
+
 std::string queryText(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -165,7 +172,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 7);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 8);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -174,7 +181,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "7");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "8");
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
@@ -435,16 +442,17 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE phases; ALTER TABLE runs DROP COLUMN pretrained; "
-                         "ALTER TABLE runs DROP COLUMN align_aligned; "
-                         "ALTER TABLE runs DROP COLUMN align_face_only; "
-                         "ALTER TABLE runs DROP COLUMN align_none; "
-                         "ALTER TABLE epochs DROP COLUMN class_counts; "
-                         "ALTER TABLE runs DROP COLUMN precision; "
-                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; "
-                         "DROP TABLE store_info; ALTER TABLE runs DROP COLUMN kind; "
-                         "DROP TABLE ensemble_members; PRAGMA user_version = 1",
+                         (std::string(kDropV7AndV8) +
+                          "DROP TABLE phases; ALTER TABLE runs DROP COLUMN pretrained; "
+                          "ALTER TABLE runs DROP COLUMN align_aligned; "
+                          "ALTER TABLE runs DROP COLUMN align_face_only; "
+                          "ALTER TABLE runs DROP COLUMN align_none; "
+                          "ALTER TABLE epochs DROP COLUMN class_counts; "
+                          "ALTER TABLE runs DROP COLUMN precision; "
+                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                          "ALTER TABLE runs DROP COLUMN weights_total; "
+                          "DROP TABLE store_info; PRAGMA user_version = 1")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -474,10 +482,10 @@ TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; "
-                         "ALTER TABLE runs DROP COLUMN kind; DROP TABLE ensemble_members; "
-                         "PRAGMA user_version = 4",
+                         (std::string(kDropV7AndV8) +
+                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                          "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -514,16 +522,14 @@ TEST_F(SqliteStoreTest, MigratesVersionSixStoreToRunKinds) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP TABLE ensemble_members; ALTER TABLE runs DROP COLUMN kind; "
-                         "PRAGMA user_version = 6",
+  ASSERT_EQ(sqlite3_exec(db, (std::string(kDropV7AndV8) + "PRAGMA user_version = 6").c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(queryText(path_, "PRAGMA user_version"), "6");
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 7);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.storeId(), store_id);  // v6's identity survives
   const RunRow migrated = store.getRun(run.id);
   EXPECT_EQ(migrated.record.kind, RunKind::Train);
@@ -835,10 +841,10 @@ TEST_F(SqliteStoreTest, ReadOnlyOpenMigratesAnOlderWritableStoreFirst) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "ALTER TABLE runs DROP COLUMN weights_loaded; "
-                         "ALTER TABLE runs DROP COLUMN weights_total; "
-                         "ALTER TABLE runs DROP COLUMN kind; DROP TABLE ensemble_members; "
-                         "PRAGMA user_version = 4",
+                         (std::string(kDropV7AndV8) +
+                          "ALTER TABLE runs DROP COLUMN weights_loaded; "
+                          "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
