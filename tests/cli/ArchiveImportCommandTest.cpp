@@ -12,9 +12,10 @@ namespace {
 
 class ArchiveImportTest : public CliStoreTest {};
 
+// The two finished runs of experiment "grid" (the failed one is not archived).
 std::string exportOf(const std::string& db, const std::string& what) {
-  const auto result =
-      runFerlab("export -e grid --what " + what + " --format json --db " + db, false);
+  const auto result = runFerlab(
+      "export c00000000001 c00000000002 --what " + what + " --format json --db " + db, false);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   return result.output;
 }
