@@ -34,8 +34,12 @@ double LrSchedule::lrForEpoch(int epoch) const {
     }
     case config::Schedule::Plateau:
       return state_.plateau_lr;
-    case config::Schedule::OneCycle:
-      return lrForStep(epoch, 0, 1);
+    case config::Schedule::OneCycle: {
+      // The steps per epoch are the trainer's to know; many steps give the cycle's value at
+      // the epoch's start to well within a step's change.
+      constexpr std::int64_t kManySteps = 1 << 20;
+      return lrForStep(epoch, 0, kManySteps);
+    }
   }
   return base;
 }

@@ -27,8 +27,9 @@ class LrSchedule {
  public:
   explicit LrSchedule(const config::TrainConfig& config);
 
-  /// The learning rate for 1-based `epoch` (call before training it); for onecycle, the
-  /// rate of the epoch's first step.
+  /// The learning rate for 1-based `epoch` (call before training it). For onecycle, the
+  /// cycle's value where the epoch starts (exact for epoch 1); the trainer sets the rate of
+  /// every step with lrForStep and records the epoch's first.
   double lrForEpoch(int epoch) const;
   /// The learning rate for 0-based `step` of 1-based `epoch`, of `steps_per_epoch`. Equals
   /// lrForEpoch(epoch) for every schedule but onecycle.

@@ -205,8 +205,12 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
       torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(data_.device()));
   core::ProgressLine progress;
   const core::Stopwatch stopwatch;
+  double first_step_lr = -1;
   for (std::int64_t step = 0; step < steps; ++step) {
-    if (schedule_.perStep()) applyLearningRate(schedule_.lrForStep(epoch, step, steps));
+    if (schedule_.perStep()) {
+      const double lr = applyLearningRate(schedule_.lrForStep(epoch, step, steps));
+      if (step == 0) first_step_lr = lr;
+    }
     const auto batch_indices =
         order.slice(0, step * batch_size, std::min(usable, (step + 1) * batch_size));
     const auto batch = trainingBatch(data_, batch_indices, config_.augment);
@@ -243,6 +247,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   stats.loss = loss_sum.item<double>() / seen;  // synchronises, so the timing below is honest
   stats.accuracy = static_cast<double>(correct.item<std::int64_t>()) / seen;
   stats.images_per_sec = seen / stopwatch.seconds();
+  stats.first_step_lr = first_step_lr;
   stats.class_counts.assign(presented.data_ptr<std::int64_t>(),
                             presented.data_ptr<std::int64_t>() + presented.numel());
   return stats;
@@ -356,9 +361,10 @@ void Trainer::fit(const EpochCallback& on_epoch, const PhaseCallback& on_phase) 
       on_phase({phase.index, phase.name, phase.first_epoch,
                 phase.last_epoch - phase.first_epoch + 1, trainable_params_, total_params_});
     }
-    const double lr = applyLearningRate(schedule_.lrForEpoch(epoch));
+    double lr = applyLearningRate(schedule_.lrForEpoch(epoch));
 
     const auto stats = trainEpoch(epoch);
+    if (stats.first_step_lr >= 0) lr = stats.first_step_lr;  // per-step: the epoch's first rate
     const auto validation = evaluate(data::Split::Val);
     tracking::EpochRecord record;
     record.epoch = epoch;

@@ -98,6 +98,7 @@ class Trainer {
   struct EpochTrainStats {
     double loss = 0.0, accuracy = 0.0, images_per_sec = 0.0;
     std::vector<std::int64_t> class_counts;  // samples of each class the epoch presented
+    double first_step_lr = -1;  // the phase's rate at the first step (per-step schedules)
   };
   void activatePhase(const PhasePlan& phase);
   torch::Tensor modelInput(const torch::Tensor& inputs) const;  // channels-last when asked

@@ -1,5 +1,7 @@
 #include "framework/train/LrSchedule.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 namespace ferlab::train {
@@ -90,7 +92,11 @@ TEST(LrSchedule, OneCycleMatchesTorchOneCycleLR) {
   for (int i = 0; i < 10; ++i) {
     EXPECT_NEAR(schedule.lrForStep(1 + i / 5, i % 5, 5), torch_rates[i], 1e-15) << "step " << i;
   }
-  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(2), schedule.lrForStep(2, 0, 5));
+  EXPECT_DOUBLE_EQ(schedule.lrForEpoch(1), torch_rates[0]);
+  EXPECT_NEAR(schedule.lrForEpoch(2),
+              (0.01 / 25 / 1e4 + 0.01) / 2 +
+                  (0.01 - 0.01 / 25 / 1e4) / 2 * std::cos(M_PI * (0.5 - 0.3) / 0.7),
+              1e-6);
 }
 
 TEST(LrSchedule, EpochSchedulesIgnoreTheStep) {
