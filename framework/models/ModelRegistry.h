@@ -1,10 +1,10 @@
 #pragma once
 // Builds a classifier from `[model]` by name (config::ModelName; config::isImageNetBackbone
 // tells the two families apart).
-//   From scratch: simple_cnn, vggnet, elu_cnn, fast_cnn (see their headers for architecture and source).
-//   ImageNet backbones with a new head (TransferModel.h): vgg16, vgg16_bn, vgg19, vgg19_bn,
-//   resnet18, resnet50, mobilenet_v2 (torchvision), xception (timm's legacy_xception), with
-//   weights from `model.weights` (WeightFile.h) or, loudly, from random initialisation.
+//   From scratch: simple_cnn, vggnet, elu_cnn, fast_cnn (see their headers for architecture and
+//   source). ImageNet backbones with a new head (TransferModel.h): vgg16, vgg16_bn, vgg19,
+//   vgg19_bn, resnet18, resnet50, mobilenet_v2 (torchvision), xception (timm's legacy_xception),
+//   with weights from `model.weights` (WeightFile.h) or, loudly, from random initialisation.
 
 #include <cstdint>
 #include <memory>

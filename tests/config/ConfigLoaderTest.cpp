@@ -1034,12 +1034,14 @@ TEST(ConfigErrors, BadEnum) {
        "exp.toml:2:13: train.optimizer: expected one of sgd, adam, adamw, got 'adma' (did you "
        "mean 'adam'?)"},
       {"[train]\nschedule = \"linear\"",
-       "exp.toml:2:12: train.schedule: expected one of none, step, cosine, plateau, onecycle, got 'linear'"},
+       "exp.toml:2:12: train.schedule: expected one of none, step, cosine, plateau, onecycle, got "
+       "'linear'"},
       {"[train]\nmonitor = \"val_acc\"",
        "exp.toml:2:11: train.monitor: expected one of val_accuracy, val_macro_f1, val_loss, got "
        "'val_acc'"},
       {"[model]\nname = \"resnet\"",
-       "exp.toml:2:8: model.name: expected one of simple_cnn, vggnet, elu_cnn, fast_cnn, vgg16, vgg16_bn, "
+       "exp.toml:2:8: model.name: expected one of simple_cnn, vggnet, elu_cnn, fast_cnn, vgg16, "
+       "vgg16_bn, "
        "vgg19, vgg19_bn, resnet18, resnet50, mobilenet_v2, xception, got 'resnet' (did you mean "
        "'resnet18'?)"},
       {"[model]\ninput_channels = \"rgb\"",
