@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything FERLab needs on a fresh Debian 12 machine, idempotently:
 # - Debian packages: compiler, OpenCV, SQLite, Boost, fmt, GoogleTest, toml++, nlohmann-json,
-#   Chromium (the report's browser test);
+#   Chromium (the report's browser test), Slurm and MUNGE (the `slurm` tests);
 # - PyPI packages into the project's .venv/, pinned with hashes in scripts/python.lock: torch
 #   (its LibTorch, CUDA 13.0 build, is what CMake links), the Python references, the report's
 #   chart bundle (vl-convert-python) and the browser-test driver (playwright);
@@ -17,6 +17,10 @@ PACKAGES=(
   libopencv-dev opencv-data libsqlite3-dev sqlite3 libboost-program-options-dev libfmt-dev
   libgtest-dev libgmock-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   chromium
+  # The `slurm` tests' one-node cluster (tests/slurm/cluster.sh). Without systemd their
+  # postinst starts no daemon (invoke-rc.d finds no runlevel), and none is needed: the tests
+  # start private ones.
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()
