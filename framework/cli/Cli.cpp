@@ -35,6 +35,11 @@ commands:
   ensemble (RUN... | --experiment E) --name NAME
                   average finished runs' stored probabilities, members chosen on
                   PublicTest; recorded as a run of kind ensemble
+  merge SHARD... --into DB
+                  combine shard stores (one per Slurm array task) into one store
+  submit CONFIG --slurm
+                  run a grid as a Slurm job array (one task per cell, shard stores)
+                  and a dependent merge job
   version         FERLab, LibTorch, CUDA and CPU capabilities of this build and machine
 
 `ferlab <command> --help` describes each command's options.)";
@@ -66,6 +71,8 @@ int main(int argc, char** argv) {
     if (command == "archive") return archiveCommand(args);
     if (command == "import") return importCommand(args);
     if (command == "ensemble") return ensembleCommand(args);
+    if (command == "merge") return mergeCommand(args);
+    if (command == "submit") return submitCommand(args);
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));

@@ -27,5 +27,7 @@ int ledgerCommand(const std::vector<std::string>& args);
 int archiveCommand(const std::vector<std::string>& args);
 int importCommand(const std::vector<std::string>& args);
 int ensembleCommand(const std::vector<std::string>& args);
+int mergeCommand(const std::vector<std::string>& args);
+int submitCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <set>
 
@@ -20,6 +21,15 @@ using nlohmann::json;
 // JSON null for the store's "unknown" (-1) values, so scripts need no sentinel.
 json valueOrNull(double value) {
   return value < 0 ? json(nullptr) : json(value);
+}
+
+// Who trains a running run, and when it last proved alive; null for other runs.
+json ownerToJson(const tracking::RunRecord& record) {
+  if (record.status != tracking::RunStatus::Running) return nullptr;
+  return {{"host", record.owner.host.empty() ? json(nullptr) : json(record.owner.host)},
+          {"pid", record.owner.host.empty() ? json(nullptr) : json(record.owner.pid)},
+          {"holds", record.owner.holds},
+          {"heartbeat_age_s", valueOrNull(record.owner.heartbeat_age_s)}};
 }
 
 json runToJson(const tracking::RunRow& row) {
@@ -46,8 +56,17 @@ json runToJson(const tracking::RunRow& row) {
           {"started_at", record.started_at},
           {"ended_at", record.ended_at},
           {"config_hash", record.config_hash},
+          {"owner", ownerToJson(record)},
           {"grid", grid},
           {"params", params}};
+}
+
+// "host:pid, 12 s ago" for a running run's owner; "none (interrupted)" when nobody holds it.
+std::string ownerCell(const tracking::RunRecord& record) {
+  if (record.status != tracking::RunStatus::Running) return "";
+  if (!record.owner.holds) return "none (interrupted)";
+  return fmt::format("{}:{}, {:.0f} s ago", record.owner.host, record.owner.pid,
+                     std::max(0.0, record.owner.heartbeat_age_s));
 }
 
 std::string gridValue(const tracking::RunRecord& record, const std::string& key) {
@@ -65,10 +84,14 @@ std::string renderTable(const std::vector<tracking::RunRow>& rows) {
       if (seen.insert(key).second) grid_keys.push_back(key);
     }
   }
+  bool any_running = false;
+  for (const auto& row : rows)
+    any_running = any_running || row.record.status == tracking::RunStatus::Running;
   std::vector<std::string> header = {"ID", "NAME", "STATUS", "BACKBONE"};
   header.insert(header.end(), grid_keys.begin(), grid_keys.end());
   for (const char* column : {"VAL_ACC", "TEST_ACC", "TEST_F1", "IMG/S", "DURATION"})
     header.emplace_back(column);
+  if (any_running) header.emplace_back("OWNER (HEARTBEAT)");
   TextTable table(header);
   bool any_thinned = false;
   for (const auto& row : rows) {
@@ -84,6 +107,7 @@ std::string renderTable(const std::vector<tracking::RunRow>& rows) {
     cells.push_back(numberOrDash(summary.test_macro_f1, 3));
     cells.push_back(numberOrDash(summary.images_per_sec, 0));
     cells.push_back(summary.duration_s < 0 ? "-" : core::formatDuration(summary.duration_s));
+    if (any_running) cells.push_back(ownerCell(row.record));
     table.addRow(cells);
   }
   return table.render() + (any_thinned ? "* evaluated on a thinned PublicTest/PrivateTest "

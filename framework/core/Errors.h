@@ -49,4 +49,24 @@ class TrainError : public Error {
   using Error::Error;
 };
 
+/// This process no longer holds the claim on the run it was writing (SqliteStore::claimRun):
+/// another process took it over as stale. The run is not failed; its new owner goes on.
+/// Exit code 1.
+class ClaimLost : public Error {
+ public:
+  using Error::Error;
+};
+
+/// SIGINT or SIGTERM asked the process to stop (core/StopSignal.h). Exit code 128 + signal
+/// (130, 143), the shell's convention for a process ended by that signal.
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& message, int signal) : Error(message), signal_(signal) {}
+  int exitCode() const override { return 128 + signal_; }
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
 }  // namespace ferlab

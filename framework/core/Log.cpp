@@ -49,9 +49,18 @@ void setThreshold(Level level) {
   mutableThreshold() = level;
 }
 
+static std::string& mutablePrefix() {
+  static std::string prefix;
+  return prefix;
+}
+
+void setPrefix(std::string prefix) {
+  mutablePrefix() = prefix.empty() ? std::string() : "[" + prefix + "] ";
+}
+
 void write(Level level, std::string_view message) {
   core::ProgressLine::clearActive();
-  fmt::print(stderr, "[{}] {}\n", levelName(level), message);
+  fmt::print(stderr, "[{}] {}{}\n", levelName(level), mutablePrefix(), message);
   std::fflush(stderr);
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace ferlab::log {
@@ -15,8 +16,13 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 Level threshold();
 void setThreshold(Level level);
 
-/// Writes "[level] message\n" to stderr, moving a live progress line out of the way.
+/// Writes "[level] message\n" (or "[level] [prefix] message\n") to stderr, moving a live
+/// progress line out of the way.
 void write(Level level, std::string_view message);
+
+/// A tag for every later line, such as "w3" for worker 3 of `ferlab run --workers`, so the
+/// interleaved output of several processes stays readable. Empty: none.
+void setPrefix(std::string prefix);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {

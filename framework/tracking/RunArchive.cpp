@@ -351,12 +351,17 @@ std::string readFile(const std::string& path) {
 }  // namespace
 
 RunArchive archiveRun(const SqliteStore& store, const std::string& id_or_prefix) {
-  RunRow row = store.getRun(id_or_prefix);
-  const std::string& id = row.record.id;
+  const RunRow row = store.getRun(id_or_prefix);
   if (row.record.status != RunStatus::Finished) {
     throw StoreError(fmt::format("{}: run {} is {}, not finished: nothing final to archive",
-                                 store.path(), id, statusName(row.record.status)));
+                                 store.path(), row.record.id, statusName(row.record.status)));
   }
+  return snapshotRun(store, row.record.id);
+}
+
+RunArchive snapshotRun(const SqliteStore& store, const std::string& id_or_prefix) {
+  RunRow row = store.getRun(id_or_prefix);
+  const std::string& id = row.record.id;
   RunArchive archive;
   if (auto info = store.experimentInfo(row.record.experiment)) {
     archive.experiment = std::move(*info);

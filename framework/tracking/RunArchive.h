@@ -44,6 +44,9 @@ struct RunArchive {
 /// the run is unknown or not finished (an unfinished run has no final results to archive).
 RunArchive archiveRun(const SqliteStore& store, const std::string& id_or_prefix);
 
+/// As archiveRun, for a run in any state: an unfinished one has its history so far and no final
+/// results. For `ferlab merge` (SqliteStore::mergeRun), which carries runs between stores.
+RunArchive snapshotRun(const SqliteStore& store, const std::string& id_or_prefix);
 /// Writes the archive to `path` (gzip, replaced atomically). Throws DataError naming `path`.
 void writeRunArchive(const std::string& path, const RunArchive& archive);
 

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "framework/core/Errors.h"
+#include "framework/core/FilesystemType.h"
 #include "framework/core/Log.h"
 #include "framework/tracking/Statement.h"
 #include "framework/tracking/StoreSchema.h"
@@ -96,14 +97,32 @@ std::string readOnlyUri(const std::string& path, bool immutable) {
   return uri + "?mode=ro" + (immutable ? "&immutable=1" : "");
 }
 
+// SQLite: "WAL does not work over a network filesystem" (https://sqlite.org/wal.html).
+void refuseNetworkFilesystem(const std::string& path) {
+  core::FilesystemType type;
+  try {
+    type = core::filesystemTypeOf(path);
+  } catch (const std::system_error& error) {
+    throw StoreError(path + ": cannot tell which filesystem holds the store: " + error.what());
+  }
+  if (!type.network) return;
+  throw StoreError(fmt::format(
+      "{}: the store is on a network filesystem ({}), where SQLite's WAL journal does not work "
+      "(https://sqlite.org/wal.html) and locks are unreliable: record into one shard store per "
+      "process instead (`ferlab run --cell I --shard --db SHARD.db`, as `ferlab submit --slurm` "
+      "does), then combine them with `ferlab merge SHARDS... --into DB` on a local disk",
+      path, type.name));
+}
+
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path, OpenMode mode)
+SqliteStore::SqliteStore(const std::string& path, OpenMode mode, Journal journal)
     : path_(path), read_only_(mode == OpenMode::ReadOnly) {
   if (read_only_) {
     openReadOnly();
     return;
   }
+  if (journal == Journal::Wal) refuseNetworkFilesystem(path_);
   createParentFolders(path_);
   const int rc =
       sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
@@ -114,7 +133,7 @@ SqliteStore::SqliteStore(const std::string& path, OpenMode mode)
       if (!db_) throwError(ctx, "out of memory");
       throwSqlite(ctx);
     }
-    openWithRetry(ctx);
+    openWithRetry(ctx, journal);
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;

@@ -22,8 +22,10 @@ struct sqlite3;
 
 namespace ferlab::tracking {
 
-/// Lifecycle: queued (known, not started) -> running -> finished | failed. A run found
-/// `running` by a new invocation was interrupted; it is resumed from its last checkpoint.
+/// Lifecycle: queued (known, not started) -> running -> finished | failed. A process trains a
+/// run only after claiming it (claimRun): `running` with a live owner is being trained; a
+/// `running` run whose owner is gone (no owner, a stale heartbeat, a dead process on this
+/// host) was interrupted, and the next claimer resumes it from its last checkpoint.
 enum class RunStatus { Queued, Running, Finished, Failed };
 const char* statusName(RunStatus status);        ///< "queued" | "running" | ...
 RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
@@ -41,6 +43,18 @@ RunKind parseKind(const std::string& name);  ///< throws StoreError on unknown n
 /// images with no face (left unaligned). -1 while unknown or when alignment is off.
 struct AlignmentCounts {
   std::int64_t aligned = -1, face_only = -1, none = -1;
+};
+
+/// The process that holds (or last held) a run's claim (schema v9). Empty host while nobody
+/// ever claimed it.
+struct RunOwner {
+  std::string host;      ///< gethostname() of the claiming process
+  std::int64_t pid = 0;  ///< its process id on that host
+  bool holds = false;    ///< the claim is held now (running, owner token set)
+  /// Unix time (seconds, UTC, SQLite's clock) of the last heartbeat; -1 when none.
+  double heartbeat_at = -1;
+  /// Seconds since that heartbeat when the row was read (SQLite's clock); -1 when none.
+  double heartbeat_age_s = -1;
 };
 
 /// Identity and provenance of one run (one grid cell).
@@ -75,6 +89,7 @@ struct RunRecord {
   /// The precision the run trained in: "fp32" | "bf16" | "fp16" (train.precision, or fp32
   /// where the device lacked it); empty when unknown (runs recorded before schema v4).
   std::string precision;
+  RunOwner owner;  ///< who claimed the run last (claimRun); not archived
 };
 
 /// The per-run summary kept apart from the epoch history: best (by the monitored validation
@@ -151,6 +166,14 @@ enum class ImportOutcome {
   AlreadyPresent,  ///< the store had it finished: left exactly as it was
 };
 
+/// What merging a shard's run into a store did (SqliteStore::mergeRun).
+enum class MergeOutcome {
+  Added,      ///< the store had no run with this id
+  Replaced,   ///< the store had it unfinished, and the shard's record differs (a requeued
+              ///< task's later state, or its finished run): replaced
+  Unchanged,  ///< the store has it finished, or exactly as the shard has it: nothing written
+};
+
 /// One member of an ensemble run and its weight (weights of an ensemble sum to 1).
 struct EnsembleMember {
   std::string run_id;
@@ -196,6 +219,42 @@ struct EvaluationRecord {
   std::vector<EvaluationPrediction> predictions;
 };
 
+/// A process asking for a run (claimRun): who it is, and its token for this one claim.
+struct ClaimRequest {
+  std::string run_id;
+  std::string host;      ///< gethostname() of the claiming process
+  std::int64_t pid = 0;  ///< its process id
+  std::string token;     ///< unique to this claim (newClaimToken()); writes check it
+  /// A claim whose heartbeat is older than this many seconds is taken over: its owner died
+  /// without releasing it (kill -9, a lost node).
+  double stale_after_s = 120;
+  /// A failed run is claimed again (restarted from scratch) only when it failed before this
+  /// instant (ISO 8601 UTC, as ended_at): failures of earlier invocations are retried, one of
+  /// this invocation (another worker's) is not retried in a loop. Empty: never.
+  std::string retry_failed_before;
+};
+
+/// What claimRun found, and did.
+enum class ClaimResult {
+  Claimed,       ///< queued, unowned or failed before: it is the caller's now
+  TakenOver,     ///< running under an owner that is gone: the caller's now, to resume
+  HeldByOther,   ///< a live owner holds it: skip it
+  Finished,      ///< finished (or not a training run): nothing to do
+  FailedLately,  ///< failed after retry_failed_before: not retried in this invocation
+};
+const char* claimResultName(ClaimResult result);  ///< "claimed" | "taken over" | ...
+
+struct Claim {
+  ClaimResult result = ClaimResult::HeldByOther;
+  RunStatus previous = RunStatus::Queued;  ///< the status before the claim
+  RunOwner holder;                          ///< the owner found (before a takeover, the old one)
+};
+
+/// A fresh claim token: 32 hex digits from the system's random device.
+std::string newClaimToken();
+/// gethostname(), or "localhost" when it fails.
+std::string thisHost();
+
 /// Row for `ferlab ls` and reports: the record plus its summary.
 struct RunRow {
   RunRecord record;
@@ -220,12 +279,26 @@ enum class OpenMode {
   ReadOnly,
 };
 
+/// The journal of a store opened read-write.
+enum class Journal {
+  /// Write-ahead log (https://sqlite.org/wal.html): readers never block the writers, so many
+  /// processes of one machine record into one store. Its shared memory needs every process on
+  /// one host: opening a WAL store on a network filesystem (core/FilesystemType.h) throws
+  /// StoreError pointing to shard stores instead of risking corruption.
+  Wal,
+  /// Rollback journal (journal_mode=DELETE): for a shard store that one process writes (a
+  /// Slurm array task's, merged afterwards by `ferlab merge`), where a network filesystem's
+  /// missing shared memory does not matter.
+  Rollback,
+};
+
 class SqliteStore {
  public:
-  /// Opens the store at `path` as `mode` says (see OpenMode): read-write sets WAL and
+  /// Opens the store at `path` as `mode` says (see OpenMode): read-write sets `journal` and
   /// migrates the schema to the current version; both modes set a 60 s busy timeout.
-  /// Throws StoreError naming `path`.
-  explicit SqliteStore(const std::string& path, OpenMode mode = OpenMode::ReadWrite);
+  /// Throws StoreError naming `path` (and, for WAL on a network filesystem, its type).
+  explicit SqliteStore(const std::string& path, OpenMode mode = OpenMode::ReadWrite,
+                       Journal journal = Journal::Wal);
   ~SqliteStore();
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -269,6 +342,12 @@ class SqliteStore {
   /// it is; an unfinished one is replaced. Throws StoreError.
   ImportOutcome importRun(const RunArchive& archive);
 
+  /// Merges a run of a shard store (snapshotRun) into this one, in one transaction: added when
+  /// new; an unfinished run here is replaced by the shard's when they differ (status, last
+  /// epoch, end time or error); a finished run here is left as it is. Merging the same shard
+  /// twice changes nothing. A queued run carries nothing and throws StoreError.
+  MergeOutcome mergeRun(const RunArchive& archive);
+
   /// One transaction: records `run` as a finished run of kind Ensemble with its members,
   /// summary, final split metrics and predictions (as finishRun). Recording the same id again
   /// replaces the record, members and results (idempotent), never duplicates them; the
@@ -278,6 +357,26 @@ class SqliteStore {
       const RunRecord& run, const RunSummary& summary, const std::vector<EnsembleMember>& members,
       const std::vector<SplitMetrics>& splits,
       const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions);
+
+  /// Claims run `request.run_id` for the caller in one BEGIN IMMEDIATE transaction: reads the
+  /// row, decides (ClaimResult), and takes it with a conditional UPDATE that must change
+  /// exactly one row (changes() == 1) — status running, owner host, pid, token, heartbeat now.
+  /// A running run's owner is gone when it has no token (released, or recorded before
+  /// claims), its heartbeat is older than stale_after_s, or it ran on this host under a pid
+  /// that no longer exists. Throws StoreError for an unknown run.
+  Claim claimRun(const ClaimRequest& request);
+  /// Sets the heartbeat of the claim `token` holds on run `id` to now; false when the token no
+  /// longer holds it (taken over as stale, or released), so the caller must stop writing.
+  bool renewClaim(const std::string& id, const std::string& token);
+  /// Gives the claim up without finishing (an interrupted run): the run stays running with no
+  /// owner token, so the next claimer resumes it at once. No-op when `token` does not hold it.
+  void releaseClaim(const std::string& id, const std::string& token);
+  /// From now on every write to a run's lifecycle and history through this connection
+  /// (markRunning, truncateRun, recordEpoch, recordPhase, finishRun, failRun) first checks,
+  /// inside its transaction, that `token` holds the run's claim, and throws ClaimLost
+  /// (writing nothing) when it does not. Empty (the default): no check. finishRun and failRun
+  /// clear the token (the run is no longer held) and keep host and pid as provenance.
+  void writeAsOwner(std::string token) { owner_token_ = std::move(token); }
 
   /// Runs of `experiment` (all runs when empty), in grid order within an experiment, its
   /// ensembles after its training runs.
@@ -316,8 +415,12 @@ class SqliteStore {
  private:
   void openReadOnly();
 
+  /// Throws ClaimLost unless owner_token_ is empty or holds run `id` (inside a transaction).
+  void requireOwnership(const std::string& id) const;
+
   std::string path_;
   bool read_only_ = false;
+  std::string owner_token_;
   sqlite3* db_ = nullptr;
 };
 

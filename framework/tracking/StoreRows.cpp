@@ -68,6 +68,11 @@ RunRow readRunRow(Row row) {
   r.weights_loaded = row.knownInt();
   r.weights_total = row.knownInt();
   r.kind = parseKind(row.text());
+  r.owner.host = row.text();
+  r.owner.pid = row.integer();
+  r.owner.holds = row.integer() != 0;
+  r.owner.heartbeat_at = row.known();
+  r.owner.heartbeat_age_s = row.known();
   return result;
 }
 

@@ -20,7 +20,13 @@ constexpr const char* kRunColumns =
     "r.best_val_accuracy, r.best_val_macro_f1, r.best_val_loss, r.last_epoch, "
     "r.last_val_accuracy, r.last_train_loss, r.last_train_accuracy, r.test_accuracy, "
     "r.test_macro_f1, r.images_per_sec, r.duration_s, r.pretrained, r.align_aligned, "
-    "r.align_face_only, r.align_none, r.precision, r.weights_loaded, r.weights_total, r.kind";
+    "r.align_face_only, r.align_none, r.precision, r.weights_loaded, r.weights_total, r.kind, "
+    "r.owner_host, r.owner_pid, r.owner_token IS NOT NULL AND r.status = 'running', "
+    "r.heartbeat_at, (julianday('now') - 2440587.5) * 86400.0 - r.heartbeat_at";
+
+/// SQLite's clock as Unix seconds (fractional): heartbeats are written and compared with it,
+/// so processes on one machine agree without trusting each other's clocks.
+constexpr const char* kNowUnixSeconds = "((julianday('now') - 2440587.5) * 86400.0)";
 
 constexpr const char* kSelectParams =
     "SELECT key, value, in_grid FROM params WHERE run_id = ?1 ORDER BY rowid";

@@ -259,21 +259,36 @@ CREATE TABLE evaluation_predictions (
 );
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8};
+// Version 9: run claims (SqliteStore::claimRun), so several processes, or machines, share one
+// grid without training a run twice: the owner's host and pid, a token unique to the claim
+// (NULL: nobody holds the run) and its last heartbeat, in Unix seconds from SQLite's clock.
+constexpr const char* kSchemaV9 = R"sql(
+ALTER TABLE runs ADD COLUMN owner_host TEXT;
+ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+ALTER TABLE runs ADD COLUMN owner_token TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
+                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.
 
 constexpr int kBusyTimeoutMs = 60000;
 
-void configureConnection(const Context& ctx) {
+void configureConnection(const Context& ctx, Journal journal) {
   sqlite3_extended_result_codes(ctx.db, 1);
   if (sqlite3_busy_timeout(ctx.db, kBusyTimeoutMs) != SQLITE_OK) throwSqlite(ctx);
   // The first statement reads the file header: a file that is not a database fails here.
-  Statement wal(ctx, "PRAGMA journal_mode=WAL");
-  const std::string mode = wal.step() ? Row(wal).text() : std::string();
-  if (mode != "wal") {
+  const std::string wanted = journal == Journal::Wal ? "wal" : "delete";
+  Statement pragma(ctx, "PRAGMA journal_mode=" + wanted);
+  const std::string mode = pragma.step() ? Row(pragma).text() : std::string();
+  if (journal == Journal::Rollback && mode != "delete") {
+    throwError(ctx, "cannot switch the shard store to the rollback journal (journal mode is '" +
+                        mode + "'); is another process using it?");
+  }
+  if (journal == Journal::Wal && mode != "wal") {
     // Some filesystems (network mounts) cannot share WAL memory; the store still works,
     // with writers serialised by the rollback journal, so warn rather than fail.
     log::warn("{}: journal mode is '{}', not WAL; concurrent writers will wait longer", ctx.path,
@@ -323,13 +338,13 @@ int readUserVersion(const Context& ctx) {
   return static_cast<int>(Row(statement).integer());
 }
 
-void openWithRetry(const Context& ctx) {
+void openWithRetry(const Context& ctx, Journal journal) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   auto pause = std::chrono::milliseconds(1);
   while (true) {
     try {
-      configureConnection(ctx);
+      configureConnection(ctx, journal);
       migrate(Context{ctx.db, ctx.path, "migrating the schema"});
       return;
     } catch (const SqliteError& error) {

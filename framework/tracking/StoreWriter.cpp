@@ -243,6 +243,7 @@ RunRecord SqliteStore::ensureRun(const RunRecord& run) {
 void SqliteStore::markRunning(const RunRecord& run) {
   const Context ctx{db_, path_, "marking run '" + run.id + "' running"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(run.id);
   // A resumed run keeps its first started_at: it is the same run continued from a checkpoint,
   // and reports show when it began. ended_at and error of an earlier failure are cleared.
   Statement update(ctx,
@@ -270,6 +271,7 @@ void SqliteStore::markRunning(const RunRecord& run) {
 void SqliteStore::truncateRun(const std::string& id, int epoch) {
   const Context ctx{db_, path_, "truncating run '" + id + "' after epoch " + std::to_string(epoch)};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(id);
   // Final results describe a finished run; a resumed run will write them again. The "last"
   // summary values follow the surviving history; "best" values from a removed epoch become
   // unknown until the trainer, restored from its checkpoint, records the next epoch.
@@ -298,7 +300,11 @@ void SqliteStore::recordEpoch(const std::string& id, const EpochRecord& epoch,
   const Context ctx{db_, path_,
                     "recording epoch " + std::to_string(epoch.epoch) + " of run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
-  Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments + " WHERE id = ?" +
+  requireOwnership(id);
+  // An owner's epoch is also a heartbeat: a shard store has no heartbeat thread (ClaimKeeper).
+  Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments +
+                            ", heartbeat_at = CASE WHEN owner_token IS NULL THEN heartbeat_at "
+                            "ELSE " + detail::kNowUnixSeconds + " END WHERE id = ?" +
                             std::to_string(kSummaryParams + 1));
   bindSummary(update, summary);
   update.bind(kSummaryParams + 1, id).run();
@@ -312,8 +318,10 @@ void SqliteStore::finishRun(
     const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions) {
   const Context ctx{db_, path_, "finishing run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(id);
   Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments +
-                            ", status = 'finished', error = NULL, ended_at = ?13 WHERE id = ?14");
+                            ", status = 'finished', error = NULL, ended_at = ?13, "
+                            "owner_token = NULL, heartbeat_at = NULL WHERE id = ?14");
   bindSummary(update, summary);
   update.bind(13, core::utcNowIso8601()).bind(14, id).run();
   requireRun(ctx, id);
@@ -325,8 +333,10 @@ void SqliteStore::finishRun(
 void SqliteStore::failRun(const std::string& id, const std::string& message) {
   const Context ctx{db_, path_, "marking run '" + id + "' failed"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(id);
   Statement update(ctx,
-                   "UPDATE runs SET status = 'failed', error = ?1, ended_at = ?2 WHERE id = ?3");
+                   "UPDATE runs SET status = 'failed', error = ?1, ended_at = ?2, "
+                   "owner_token = NULL, heartbeat_at = NULL WHERE id = ?3");
   update.bind(1, message).bind(2, core::utcNowIso8601()).bind(3, id).run();
   requireRun(ctx, id);
   transaction.commit();
@@ -394,27 +404,17 @@ void SqliteStore::recordEnsemble(
 void SqliteStore::recordPhase(const std::string& id, const PhaseRecord& phase) {
   const Context ctx{db_, path_, "recording phase '" + phase.name + "' of run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(id);
   insertPhase(ctx, id, phase);
   transaction.commit();
 }
 
-ImportOutcome SqliteStore::importRun(const RunArchive& archive) {
+namespace {
+
+/// Writes every row of an archived run (its experiment row when missing, the run, params,
+/// members, epochs, phases, final results).
+void insertArchive(const Context& ctx, const RunArchive& archive) {
   const RunRecord& run = archive.record;
-  const Context ctx{db_, path_, "importing run '" + run.id + "'"};
-  if (run.id.empty()) throwError(ctx, "the run has no id");
-  if (run.status != RunStatus::Finished) throwError(ctx, "only finished runs are imported");
-  Transaction transaction(ctx, "BEGIN IMMEDIATE");
-  Statement existing(ctx, "SELECT status FROM runs WHERE id = ?1");
-  existing.bind(1, run.id);
-  auto outcome = ImportOutcome::Imported;
-  if (existing.step()) {
-    if (parseStatus(Row(existing).text()) == RunStatus::Finished) {
-      return ImportOutcome::AlreadyPresent;  // the transaction rolls back: nothing written
-    }
-    Statement remove(ctx, "DELETE FROM runs WHERE id = ?1");  // ON DELETE CASCADE
-    remove.bind(1, run.id).run();
-    outcome = ImportOutcome::Replaced;
-  }
   Statement experiment(ctx,
                        "INSERT OR IGNORE INTO experiments (name, source, grid_keys, created_at) "
                        "VALUES (?1, ?2, ?3, ?4)");
@@ -434,8 +434,53 @@ ImportOutcome SqliteStore::importRun(const RunArchive& archive) {
   for (const PhaseRecord& phase : archive.phases) insertPhase(ctx, run.id, phase);
   for (const SplitMetrics& split : archive.splits) insertSplit(ctx, run.id, split);
   insertPredictions(ctx, run.id, archive.predictions);
+}
+
+void deleteRun(const Context& ctx, const std::string& id) {
+  Statement remove(ctx, "DELETE FROM runs WHERE id = ?1");  // ON DELETE CASCADE
+  remove.bind(1, id).run();
+}
+
+}  // namespace
+
+ImportOutcome SqliteStore::importRun(const RunArchive& archive) {
+  const RunRecord& run = archive.record;
+  const Context ctx{db_, path_, "importing run '" + run.id + "'"};
+  if (run.id.empty()) throwError(ctx, "the run has no id");
+  if (run.status != RunStatus::Finished) throwError(ctx, "only finished runs are imported");
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  const std::optional<RunRow> existing = loadRunRow(ctx, run.id);
+  auto outcome = ImportOutcome::Imported;
+  if (existing) {
+    if (existing->record.status == RunStatus::Finished) {
+      return ImportOutcome::AlreadyPresent;  // the transaction rolls back: nothing written
+    }
+    deleteRun(ctx, run.id);
+    outcome = ImportOutcome::Replaced;
+  }
+  insertArchive(ctx, archive);
   transaction.commit();
   return outcome;
+}
+
+MergeOutcome SqliteStore::mergeRun(const RunArchive& archive) {
+  const RunRecord& run = archive.record;
+  const Context ctx{db_, path_, "merging run '" + run.id + "'"};
+  if (run.id.empty()) throwError(ctx, "the run has no id");
+  if (run.status == RunStatus::Queued) throwError(ctx, "a queued run has nothing to merge");
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  const std::optional<RunRow> existing = loadRunRow(ctx, run.id);
+  if (existing) {
+    const RunRecord& here = existing->record;
+    const bool same = here.status == run.status &&
+                      existing->summary.last_epoch == archive.summary.last_epoch &&
+                      here.ended_at == run.ended_at && here.error == run.error;
+    if (here.status == RunStatus::Finished || same) return MergeOutcome::Unchanged;
+    deleteRun(ctx, run.id);
+  }
+  insertArchive(ctx, archive);
+  transaction.commit();
+  return existing ? MergeOutcome::Replaced : MergeOutcome::Added;
 }
 
 }  // namespace ferlab::tracking

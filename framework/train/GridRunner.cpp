@@ -1,5 +1,9 @@
 #include "framework/train/GridRunner.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +24,7 @@
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
 #include "framework/core/Provenance.h"
+#include "framework/core/StopSignal.h"
 #include "framework/core/Stopwatch.h"
 #include "framework/data/DatasetCache.h"
 #include "framework/data/Fer2013Reader.h"
@@ -27,6 +32,7 @@
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
 #include "framework/train/Checkpoints.h"
+#include "framework/train/ClaimKeeper.h"
 #include "framework/train/FinalEvaluation.h"
 #include "framework/train/Trainer.h"
 
@@ -155,14 +161,15 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
   const auto device = resolveDevice(options.device.empty() ? config.train.device : options.device);
   // LibTorch's own default can be a single thread on small VMs; use every core unless told.
-  const auto threads = config.train.threads > 0
-                           ? config.train.threads
+  const auto threads = options.threads > 0        ? options.threads
+                       : config.train.threads > 0 ? config.train.threads
                            : static_cast<int>(std::thread::hardware_concurrency());
   if (device.is_cpu() && threads > 0) at::set_num_threads(threads);
 
   const data::ProtocolSplits& splits = datasets.get(config.data);
   const data::Dataset& dataset = splits.selection;
   if (splits.test.size() == 0) throw DataError("the dataset has no test (PrivateTest) images");
+  core::throwIfStopRequested("before training");
   const DeviceDataset device_data(dataset, device);
   if (static_cast<int>(dataset.class_names.size()) != config.model.num_classes) {
     throw ConfigError(fmt::format("model.num_classes = {} but the dataset has {} classes",
@@ -212,7 +219,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
 
   trainer.fit(
       [&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
-        store.recordEpoch(record.id, epoch, summary);
+        store.recordEpoch(record.id, epoch, summary);  // checks this process's claim first
       },
       [&](const tracking::PhaseRecord& phase) { store.recordPhase(record.id, phase); });
 
@@ -255,50 +262,152 @@ std::string runId(const std::string& experiment, const std::string& config_hash)
   return core::hashHex(experiment + "/" + config_hash).substr(0, 12);
 }
 
+namespace {
+
+/// The runs this invocation works on: every cell, or the one `cell` names.
+std::vector<std::size_t> cellsToRun(const config::ExperimentGrid& experiment, int cell) {
+  std::vector<std::size_t> cells;
+  if (cell < 0) {
+    for (std::size_t i = 0; i < experiment.runs.size(); ++i) cells.push_back(i);
+    return cells;
+  }
+  if (static_cast<std::size_t>(cell) >= experiment.runs.size()) {
+    throw ConfigError(fmt::format("--cell {}: experiment {} has {} cell(s), numbered 0 to {}", cell,
+                                  experiment.name, experiment.runs.size(),
+                                  experiment.runs.size() - 1));
+  }
+  return {static_cast<std::size_t>(cell)};
+}
+
+/// Everything one pass over the grid needs, shared by the claims of one invocation.
+struct GridContext {
+  const config::ExperimentGrid& experiment;
+  const GridRunOptions& options;
+  tracking::SqliteStore& store;
+  DatasetMemo& datasets;
+  GridOutcome& outcome;
+  std::string host;
+  std::int64_t pid;
+  std::string retry_failed_before;
+};
+
+enum class CellState { Done, Held };
+
+// Trains a claimed run under `token` and records how it ended.
+void trainClaimedRun(GridContext& grid, const config::ResolvedRun& run,
+                     const tracking::RunRecord& record, const std::string& token) {
+  auto& store = grid.store;
+  store.writeAsOwner(token);
+  try {
+    const ClaimKeeper keeper(grid.options.db_path, grid.options.journal, record.id, token,
+                             grid.options.claim_timeout_s / 4);
+    trainRun(run, record, store, grid.datasets, grid.options);
+    ++grid.outcome.finished;
+  } catch (const ClaimLost& error) {
+    // Another process trains it now: nothing of ours was written after the takeover.
+    log::warn("run {}: {}", record.id, error.what());
+    ++grid.outcome.lost;
+  } catch (const Interrupted&) {
+    store.releaseClaim(record.id, token);
+    store.writeAsOwner("");
+    log::warn("run {} interrupted: its claim is released and its last checkpoint kept; the same "
+              "command resumes it",
+              record.id);
+    throw;
+  } catch (const StoreError&) {
+    throw;  // the store itself is broken: nothing more can be recorded
+  } catch (const DataError& error) {
+    // Every run reads the same data: record the failure once and stop the grid.
+    store.failRun(record.id, error.what());
+    throw;
+  } catch (const std::exception& error) {
+    log::error("run {} failed: {}", record.id, error.what());
+    store.failRun(record.id, error.what());
+    ++grid.outcome.failed;
+  }
+  store.writeAsOwner("");
+}
+
+// One attempt at a cell: claim it and train it, or learn it is done or held.
+CellState tryCell(GridContext& grid, std::size_t index, bool first_look) {
+  const auto& run = grid.experiment.runs[index];
+  const auto record = recordFor(grid.experiment, run);
+  const std::string token = tracking::newClaimToken();
+  const auto claim = grid.store.claimRun({record.id, grid.host, grid.pid, token,
+                                          grid.options.claim_timeout_s, grid.retry_failed_before});
+  const std::string where = fmt::format("[{}/{}] {} ({})", index + 1, grid.experiment.runs.size(),
+                                        run.name, record.id);
+  switch (claim.result) {
+    case tracking::ClaimResult::Finished:
+      if (first_look) {
+        log::info("{}: already finished, skipped", where);
+        ++grid.outcome.skipped;
+      }
+      return CellState::Done;
+    case tracking::ClaimResult::FailedLately:
+      log::info("{}: failed in this invocation (another worker); not retried", where);
+      ++grid.outcome.skipped;
+      return CellState::Done;
+    case tracking::ClaimResult::HeldByOther:
+      if (first_look) {
+        log::info("{}: held by {}:{} (heartbeat {:.0f} s ago), skipped", where, claim.holder.host,
+                  claim.holder.pid, claim.holder.heartbeat_age_s);
+      }
+      return CellState::Held;
+    case tracking::ClaimResult::TakenOver:
+      log::info("{}: taking over from {}:{}, whose claim is stale (heartbeat {:.0f} s ago or "
+                "process gone)",
+                where, claim.holder.host, claim.holder.pid, claim.holder.heartbeat_age_s);
+      break;
+    case tracking::ClaimResult::Claimed:
+      log::info("{}", where);
+      break;
+  }
+  if (claim.previous == tracking::RunStatus::Failed) {
+    // A failed run starts over: its checkpoints may hold the state that failed.
+    fs::remove_all(fs::path(grid.options.results_dir) / "runs" / record.id);
+    log::info("run {} failed before: restarting from scratch", record.id);
+  }
+  trainClaimedRun(grid, run, record, token);
+  return CellState::Done;
+}
+
+}  // namespace
+
 GridOutcome runGrid(const config::ExperimentGrid& experiment, const GridRunOptions& options) {
   keepFreedTensorMemoryInTheHeap();
   // Every run's device is checked before the store is touched: CUDA asked for on a machine
   // without it is one clear error, not a grid of failed runs.
   for (const auto& run : experiment.runs)
     resolveDevice(options.device.empty() ? run.config.train.device : options.device);
-  tracking::SqliteStore store(options.db_path);
+  std::vector<std::size_t> pending = cellsToRun(experiment, options.cell);
+  tracking::SqliteStore store(options.db_path, tracking::OpenMode::ReadWrite, options.journal);
   store.ensureExperiment(experiment.name, experiment.source, experiment.grid_keys);
-  // Register the whole grid first, so `ferlab ls` shows what is still queued.
-  std::vector<tracking::RunRecord> records;
-  for (const auto& run : experiment.runs)
-    records.push_back(store.ensureRun(recordFor(experiment, run)));
+  // Register the cells first, so `ferlab ls` shows what is still queued. A shard (one cell)
+  // registers only its own, so merged shards never claim runs they did not train.
+  for (const std::size_t i : pending) store.ensureRun(recordFor(experiment, experiment.runs[i]));
 
   GridOutcome outcome;
   DatasetMemo datasets;
-  for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
-    const auto& run = experiment.runs[i];
-    auto record = recordFor(experiment, run);
-    const auto status = records[i].status;
-    log::info("[{}/{}] {} ({})", i + 1, experiment.runs.size(), run.name, record.id);
-    if (status == tracking::RunStatus::Finished) {
-      log::info("run {} already finished: skipped", record.id);
-      ++outcome.skipped;
-      continue;
+  GridContext grid{experiment, options, store, datasets, outcome, tracking::thisHost(),
+                   static_cast<std::int64_t>(::getpid()),
+                   options.retry_failed_before.empty() ? core::utcNowIso8601()
+                                                       : options.retry_failed_before};
+  const auto poll = std::chrono::duration<double>(std::min(5.0, options.claim_timeout_s / 4));
+  for (bool first_look = true; !pending.empty(); first_look = false) {
+    std::vector<std::size_t> held;
+    for (const std::size_t i : pending) {
+      if (tryCell(grid, i, first_look) == CellState::Held) held.push_back(i);
     }
-    if (status == tracking::RunStatus::Failed) {
-      // A failed run starts over: its checkpoints may hold the state that failed.
-      fs::remove_all(fs::path(options.results_dir) / "runs" / record.id);
-      log::info("run {} failed before: restarting from scratch", record.id);
+    pending = std::move(held);
+    if (pending.empty()) break;
+    if (!options.wait_for_held) {
+      outcome.held = static_cast<int>(pending.size());
+      break;
     }
-    try {
-      trainRun(run, record, store, datasets, options);
-      ++outcome.finished;
-    } catch (const StoreError&) {
-      throw;  // the store itself is broken: nothing more can be recorded
-    } catch (const DataError& error) {
-      // Every run reads the same data: record the failure once and stop the grid.
-      store.failRun(record.id, error.what());
-      throw;
-    } catch (const std::exception& error) {
-      log::error("run {} failed: {}", record.id, error.what());
-      store.failRun(record.id, error.what());
-      ++outcome.failed;
-    }
+    // Workers wait for the others' runs to end, ready to take over one whose owner dies.
+    std::this_thread::sleep_for(poll);
+    core::throwIfStopRequested("while waiting for runs other processes hold");
   }
   return outcome;
 }

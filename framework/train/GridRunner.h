@@ -7,10 +7,17 @@
 // Resumability: a run is identified by runId(experiment, config_hash). Re-running the same
 // command skips finished runs, restarts failed ones from scratch and continues interrupted
 // ones (status still "running") from their last checkpoint.
+//
+// Sharing: a process trains a run only after claiming it in the store (SqliteStore::claimRun)
+// and keeps the claim alive with a heartbeat (ClaimKeeper.h), so any number of processes
+// (`ferlab run --workers N`, or several commands, on one machine) can run the same grid: each
+// skips what a live owner holds, and takes over, from its last checkpoint, a run whose owner
+// died.
 
 #include <string>
 
 #include "framework/config/ConfigLoader.h"
+#include "framework/tracking/SqliteStore.h"
 
 namespace ferlab::train {
 
@@ -18,17 +25,35 @@ struct GridRunOptions {
   std::string db_path = "results/ferlab.db";
   std::string results_dir = "results";  ///< checkpoints go to <results_dir>/runs/<id>/
   std::string device;                   ///< overrides train.device when not empty
+  int threads = 0;  ///< CPU threads per run; > 0 overrides train.threads (a worker's share)
+  int cell = -1;    ///< train only this grid cell (0-based, grid order); -1: every cell
+  /// Wal: a store many processes share. Rollback: a single-writer shard store (`--shard`).
+  tracking::Journal journal = tracking::Journal::Wal;
+  /// A claim whose heartbeat is older than this is taken over (seconds); heartbeats are sent
+  /// every quarter of it.
+  double claim_timeout_s = 120;
+  /// Keep polling while runs are held by other live processes, to take over any whose owner
+  /// dies, until none is left (the workers of `--workers` do). Otherwise leave them.
+  bool wait_for_held = false;
+  /// Failed runs that ended before this instant (ISO 8601 UTC) are retried; empty: the start
+  /// of runGrid. Workers share their parent's, so one worker's failure is not retried by the
+  /// next.
+  std::string retry_failed_before;
 };
 
 /// What happened to the runs of one invocation.
 struct GridOutcome {
   int finished = 0;  ///< trained to the end in this invocation
-  int skipped = 0;   ///< already finished before
+  int skipped = 0;   ///< already finished before, or failed in this invocation elsewhere
   int failed = 0;    ///< raised an error (recorded as failed; the grid went on)
+  int held = 0;      ///< left to other live processes that hold them
+  int lost = 0;      ///< taken over by another process while this one trained them
 };
 
-/// Runs every cell of `experiment`. A run that throws is recorded as failed with its message
-/// and the grid continues; store errors abort. Throws StoreError / DataError.
+/// Runs every cell of `experiment` (or options.cell), claiming each run first. A run that
+/// throws is recorded as failed with its message and the grid continues; store errors abort.
+/// SIGINT/SIGTERM (core/StopSignal.h) release the current run's claim and throw Interrupted.
+/// Throws StoreError / DataError / ConfigError (options.cell outside the grid) / Interrupted.
 GridOutcome runGrid(const config::ExperimentGrid& experiment, const GridRunOptions& options);
 
 /// File in a run's folder holding the training split's input normalisation as JSON,

@@ -17,6 +17,7 @@
 #include "framework/core/Errors.h"
 #include "framework/core/FaultPoint.h"
 #include "framework/core/Log.h"
+#include "framework/core/StopSignal.h"
 #include "framework/core/Progress.h"
 #include "framework/core/Stopwatch.h"
 #include "framework/train/Augment.h"
@@ -207,6 +208,12 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   const core::Stopwatch stopwatch;
   double first_step_lr = -1;
   for (std::int64_t step = 0; step < steps; ++step) {
+    // A stop request ends the epoch here; last.pt still holds the previous epoch, which a
+    // resumed run continues from (the partial epoch is thrown away, never half-recorded).
+    if (core::stopSignal() != 0) {
+      core::throwIfStopRequested(
+          fmt::format("in epoch {} at step {}/{}", epoch, step + 1, steps).c_str());
+    }
     if (schedule_.perStep()) {
       const double lr = applyLearningRate(schedule_.lrForStep(epoch, step, steps));
       if (step == 0) first_step_lr = lr;
