@@ -112,7 +112,7 @@ int submitCommand(const std::vector<std::string>& args) {
   job.experiment = experiment.name;
   job.cells = static_cast<int>(experiment.runs.size());
   job.ferlab = thisExecutable();
-  job.workdir = absolute(".");
+  job.workdir = fs::current_path().string();
   job.config = absolute(config_path);
   job.overrides = overrides;
   job.results_dir = absolute(results_dir);
