@@ -110,17 +110,17 @@ int evaluateCommand(const std::vector<std::string>& args) {
   const tracking::RunRow row =
       store.getRun(ensemble.empty() ? run_id : store.findEnsembleRun(ensemble));
   // A trained run is its own single member; an ensemble lists its members.
-  std::vector<std::pair<std::string, double>> members = store.ensembleMemberWeights(row.record.id);
+  std::vector<tracking::EnsembleMember> members = store.ensembleMembers(row.record.id);
   if (!ensemble.empty() && members.empty())
     throw StoreError(fmt::format("ensemble {} has no members", row.record.id));
-  if (members.empty()) members.emplace_back(row.record.id, 1.0);
+  if (members.empty()) members.push_back({row.record.id, 1.0});
 
   std::vector<std::unique_ptr<train::TrainedModel>> models;
   std::vector<train::WeightedModel> weighted;
-  for (const auto& [member_id, weight] : members) {
+  for (const auto& member : members) {
     models.push_back(
-        std::make_unique<train::TrainedModel>(store.getRun(member_id), results_dir, device));
-    weighted.push_back({models.back().get(), weight});
+        std::make_unique<train::TrainedModel>(store.getRun(member.run_id), results_dir, device));
+    weighted.push_back({models.back().get(), member.weight});
   }
   const auto& first = *models.front();
   const std::vector<std::string> class_names =

@@ -405,9 +405,6 @@ class SqliteStore {
   std::vector<EvaluationRecord> evaluations(const std::string& id,
                                             bool with_predictions = false) const;
 
-  /// The members of ensemble run `id` (schema v7's ensemble_members) and their weights, by
-  /// member id; empty for a run that is not an ensemble.
-  std::vector<std::pair<std::string, double>> ensembleMemberWeights(const std::string& id) const;
   /// The id of the ensemble run (runs.kind = 'ensemble') whose id, unique id prefix or name is
   /// `name_or_id`. Throws StoreError naming it when none or several match.
   std::string findEnsembleRun(const std::string& name_or_id) const;

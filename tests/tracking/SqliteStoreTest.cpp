@@ -113,9 +113,11 @@ std::vector<Prediction> makePredictions(int count, int classes) {
   return result;
 }
 
-// What schema v7 (ensembles) and v8 (cross-dataset evaluations) added: dropped first by the
-// tests that turn a current store back into an older one.
-constexpr const char* kDropV7AndV8 =
+// What schema v7 (ensembles), v8 (cross-dataset evaluations) and v9 (run claims) added: dropped
+// first by the tests that turn a current store back into an older one.
+constexpr const char* kDropV7ToV9 =
+    "ALTER TABLE runs DROP COLUMN owner_host; ALTER TABLE runs DROP COLUMN owner_pid; "
+    "ALTER TABLE runs DROP COLUMN owner_token; ALTER TABLE runs DROP COLUMN heartbeat_at; "
     "DROP TABLE evaluation_predictions; DROP TABLE evaluation_confusion; "
     "DROP TABLE evaluation_classes; DROP TABLE evaluations; DROP TABLE ensemble_members; "
     "ALTER TABLE runs DROP COLUMN kind; ";
@@ -172,7 +174,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 8);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 9);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -181,7 +183,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "8");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "9");
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
@@ -442,7 +444,7 @@ TEST_F(SqliteStoreTest, MigratesVersionOneStoreKeepingItsData) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kDropV7AndV8) +
+                         (std::string(kDropV7ToV9) +
                           "DROP TABLE phases; ALTER TABLE runs DROP COLUMN pretrained; "
                           "ALTER TABLE runs DROP COLUMN align_aligned; "
                           "ALTER TABLE runs DROP COLUMN align_face_only; "
@@ -482,7 +484,7 @@ TEST_F(SqliteStoreTest, MigratesVersionFourStoreToWeightCounts) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kDropV7AndV8) +
+                         (std::string(kDropV7ToV9) +
                           "ALTER TABLE runs DROP COLUMN weights_loaded; "
                           "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4")
                              .c_str(),
@@ -522,7 +524,7 @@ TEST_F(SqliteStoreTest, MigratesVersionSixStoreToRunKinds) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, (std::string(kDropV7AndV8) + "PRAGMA user_version = 6").c_str(),
+  ASSERT_EQ(sqlite3_exec(db, (std::string(kDropV7ToV9) + "PRAGMA user_version = 6").c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -841,7 +843,7 @@ TEST_F(SqliteStoreTest, ReadOnlyOpenMigratesAnOlderWritableStoreFirst) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kDropV7AndV8) +
+                         (std::string(kDropV7ToV9) +
                           "ALTER TABLE runs DROP COLUMN weights_loaded; "
                           "ALTER TABLE runs DROP COLUMN weights_total; PRAGMA user_version = 4")
                              .c_str(),

@@ -184,12 +184,12 @@ TEST_F(StoreEvaluationsTest, EnsembleMembersAndLookupByNameOrId) {
   EXPECT_EQ(store.findEnsembleRun("e0e0"), "e0e0e0e0e0e0");
   EXPECT_THROW(store.findEnsembleRun("a1b2c3d4e5f6"), StoreError);  // a trained run
   EXPECT_THROW(store.findEnsembleRun("nope"), StoreError);
-  const auto members = store.ensembleMemberWeights("e0e0e0e0e0e0");
+  const auto members = store.ensembleMembers("e0e0e0e0e0e0");  // heaviest first
   ASSERT_EQ(members.size(), 2u);
-  EXPECT_EQ(members[0].first, "0b0b0b0b0b0b");
-  EXPECT_DOUBLE_EQ(members[0].second, 0.25);
-  EXPECT_EQ(members[1].first, "a1b2c3d4e5f6");
-  EXPECT_TRUE(store.ensembleMemberWeights("a1b2c3d4e5f6").empty());
+  EXPECT_EQ(members[0].run_id, "a1b2c3d4e5f6");
+  EXPECT_DOUBLE_EQ(members[0].weight, 0.75);
+  EXPECT_EQ(members[1].run_id, "0b0b0b0b0b0b");
+  EXPECT_TRUE(store.ensembleMembers("a1b2c3d4e5f6").empty());
   // Trained runs are of kind 'train' by default.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);

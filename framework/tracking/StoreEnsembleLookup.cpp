@@ -1,5 +1,5 @@
-// Reading ensembles for `ferlab evaluate --ensemble` (declared in SqliteStore.h): the members
-// and weights of schema v7's ensemble_members, and finding an ensemble run by name or id.
+// Finding an ensemble run by name or id, for `ferlab evaluate --ensemble` (declared in
+// SqliteStore.h); its members and weights come from ensembleMembers (StoreQueries.cpp).
 
 #include "framework/tracking/SqliteStore.h"
 
@@ -13,22 +13,6 @@ namespace ferlab::tracking {
 using detail::Context;
 using detail::Row;
 using detail::Statement;
-
-std::vector<std::pair<std::string, double>> SqliteStore::ensembleMemberWeights(
-    const std::string& id) const {
-  const Context ctx{db_, path_, "reading the members of ensemble '" + id + "'"};
-  Statement select(ctx,
-                   "SELECT member_run_id, weight FROM ensemble_members WHERE run_id = ?1 "
-                   "ORDER BY member_run_id");
-  select.bind(1, id);
-  std::vector<std::pair<std::string, double>> members;
-  while (select.step()) {
-    Row row(select);
-    std::string member = row.text();
-    members.emplace_back(std::move(member), row.real());
-  }
-  return members;
-}
 
 std::string SqliteStore::findEnsembleRun(const std::string& name_or_id) const {
   const Context ctx{db_, path_, "looking up ensemble '" + name_or_id + "'"};
