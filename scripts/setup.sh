@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything FERLab needs on a fresh Debian 12 machine, idempotently:
 # - Debian packages: compiler, OpenCV, SQLite, Boost, fmt, GoogleTest, toml++, nlohmann-json,
-#   Chromium (the report's browser test), Slurm and MUNGE (the `slurm` tests);
+#   Chromium (the report's browser test), Slurm and MUNGE (the `slurm` tests), sshfs and
+#   openssh-server (the `netfs` test);
 # - PyPI packages into the project's .venv/, pinned with hashes in scripts/python.lock: torch
 #   (its LibTorch, CUDA 13.0 build, is what CMake links), the Python references, the report's
 #   chart bundle (vl-convert-python) and the browser-test driver (playwright);
@@ -21,6 +22,9 @@ PACKAGES=(
   # postinst starts no daemon (invoke-rc.d finds no runlevel), and none is needed: the tests
   # start private ones.
   slurmctld slurmd slurm-client munge
+  # The network-filesystem store test (tests/cli/network_store_test.sh): sshfs to a private
+  # sshd on 127.0.0.1. As above, no daemon is started on install; the test starts its own.
+  sshfs openssh-server
 )
 
 missing=()
