@@ -9,7 +9,11 @@ namespace ferlab::core {
 void faultPoint(const char* point, int epoch) {
   const char* wanted = std::getenv("FERLAB_KILL_AT");
   if (wanted == nullptr) return;
-  if (std::string(wanted) == std::string(point) + ":" + std::to_string(epoch)) std::raise(SIGKILL);
+  const std::string here = std::string(point) + ":" + std::to_string(epoch);
+  const std::string text(wanted);
+  if (text == here) std::raise(SIGKILL);
+  if (text == here + ":TERM") std::raise(SIGTERM);
+  if (text == here + ":INT") std::raise(SIGINT);
 }
 
 }  // namespace ferlab::core

@@ -17,8 +17,8 @@
 #include "framework/core/Errors.h"
 #include "framework/core/FaultPoint.h"
 #include "framework/core/Log.h"
-#include "framework/core/StopSignal.h"
 #include "framework/core/Progress.h"
+#include "framework/core/StopSignal.h"
 #include "framework/core/Stopwatch.h"
 #include "framework/train/Augment.h"
 #include "framework/train/Balance.h"
@@ -210,6 +210,7 @@ Trainer::EpochTrainStats Trainer::trainEpoch(int epoch) {
   for (std::int64_t step = 0; step < steps; ++step) {
     // A stop request ends the epoch here; last.pt still holds the previous epoch, which a
     // resumed run continues from (the partial epoch is thrown away, never half-recorded).
+    if (step == steps / 2) core::faultPoint("mid-epoch", epoch);
     if (core::stopSignal() != 0) {
       core::throwIfStopRequested(
           fmt::format("in epoch {} at step {}/{}", epoch, step + 1, steps).c_str());

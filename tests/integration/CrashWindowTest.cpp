@@ -172,5 +172,36 @@ TEST_F(CrashWindowTest, AnInterruptedRunIgnoresCheckpointsAnotherStoreWroteSince
   EXPECT_EQ(resumed.test_predicted, reference_->test_predicted);
 }
 
+// SIGTERM (Slurm, `kill`) or SIGINT (Ctrl-C) in the middle of an epoch: the run stops at the
+// next step with exit code 143 / 130, throws the partial epoch away, keeps the last completed
+// epoch and releases its claim; the same command resumes it to the uninterrupted result.
+TEST_F(CrashWindowTest, ASignalMidEpochStopsGracefullyAndTheRunResumesExactly) {
+  ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
+  for (const auto& [signal, code] : {std::pair<std::string, int>{"TERM", 143}, {"INT", 130}}) {
+    const std::string name = "signal_" + signal;
+    const Outcome stopped = train(name, "mid-epoch:2:" + signal);
+    EXPECT_EQ(stopped.exit_code, code) << stopped.output;
+    EXPECT_NE(stopped.output.find("SIG" + signal + " received in epoch 2 at step"),
+              std::string::npos)
+        << stopped.output;
+    EXPECT_NE(stopped.output.find("its claim is released"), std::string::npos) << stopped.output;
+    {
+      const tracking::SqliteStore store((root_ / name / "ferlab.db").string(),
+                                        tracking::OpenMode::ReadOnly);
+      const auto runs = store.listRuns("crash");
+      ASSERT_EQ(runs.size(), 1u);
+      EXPECT_EQ(runs[0].record.status, tracking::RunStatus::Running);
+      EXPECT_FALSE(runs[0].record.owner.holds) << "the claim must be released";
+      EXPECT_EQ(store.epochs(runs[0].record.id).size(), 1u) << "epoch 2 is thrown away";
+    }
+    const Outcome resumed = train(name, "");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("after epoch 1"), std::string::npos) << resumed.output;
+    EXPECT_EQ(resumed.val_accuracy, reference_->val_accuracy) << signal;
+    EXPECT_EQ(resumed.best_epoch, reference_->best_epoch) << signal;
+    EXPECT_EQ(resumed.test_probabilities, reference_->test_probabilities) << signal;
+  }
+}
+
 }  // namespace
 }  // namespace ferlab
