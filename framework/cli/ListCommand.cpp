@@ -61,10 +61,11 @@ json runToJson(const tracking::RunRow& row) {
           {"params", params}};
 }
 
-// "host:pid, 12 s ago" for a running run's owner; "none (interrupted)" when nobody holds it.
+// "host:pid, 12 s ago" for a running run's owner; "none (owner gone)" when nobody holds it (its
+// process was killed; the next claimer resumes it).
 std::string ownerCell(const tracking::RunRecord& record) {
   if (record.status != tracking::RunStatus::Running) return "";
-  if (!record.owner.holds) return "none (interrupted)";
+  if (!record.owner.holds) return "none (owner gone)";
   return fmt::format("{}:{}, {:.0f} s ago", record.owner.host, record.owner.pid,
                      std::max(0.0, record.owner.heartbeat_age_s));
 }

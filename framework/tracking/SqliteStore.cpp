@@ -41,17 +41,19 @@ const char* statusName(RunStatus status) {
       return "finished";
     case RunStatus::Failed:
       return "failed";
+    case RunStatus::Interrupted:
+      return "interrupted";
   }
   return "unknown";
 }
 
 RunStatus parseStatus(const std::string& name) {
-  for (RunStatus status :
-       {RunStatus::Queued, RunStatus::Running, RunStatus::Finished, RunStatus::Failed}) {
+  for (RunStatus status : {RunStatus::Queued, RunStatus::Running, RunStatus::Finished,
+                           RunStatus::Failed, RunStatus::Interrupted}) {
     if (name == statusName(status)) return status;
   }
   throw StoreError("unknown run status '" + name +
-                   "' (expected queued, running, finished or failed)");
+                   "' (expected queued, running, finished, failed or interrupted)");
 }
 
 const char* kindName(RunKind kind) {

@@ -22,12 +22,13 @@ struct sqlite3;
 
 namespace ferlab::tracking {
 
-/// Lifecycle: queued (known, not started) -> running -> finished | failed. A process trains a
-/// run only after claiming it (claimRun): `running` with a live owner is being trained; a
-/// `running` run whose owner is gone (no owner, a stale heartbeat, a dead process on this
-/// host) was interrupted, and the next claimer resumes it from its last checkpoint.
-enum class RunStatus { Queued, Running, Finished, Failed };
-const char* statusName(RunStatus status);        ///< "queued" | "running" | ...
+/// Lifecycle: queued (known, not started) -> running -> finished | failed | interrupted. A
+/// process trains a run only after claiming it (claimRun): `running` with a live owner is being
+/// trained. `interrupted`: SIGINT or SIGTERM stopped it gracefully (interruptRun; schema v10).
+/// A `running` run whose owner is gone (a stale heartbeat, a dead process on this host) was
+/// killed. The next claimer resumes either from its last checkpoint.
+enum class RunStatus { Queued, Running, Finished, Failed, Interrupted };
+const char* statusName(RunStatus status);        ///< "queued" | "running" | "interrupted" ...
 RunStatus parseStatus(const std::string& name);  ///< throws StoreError on unknown names
 
 /// What produced a run (schema v7). Train: `ferlab run` trained it (epochs, checkpoints, a
@@ -368,9 +369,13 @@ class SqliteStore {
   /// Sets the heartbeat of the claim `token` holds on run `id` to now; false when the token no
   /// longer holds it (taken over as stale, or released), so the caller must stop writing.
   bool renewClaim(const std::string& id, const std::string& token);
-  /// Gives the claim up without finishing (an interrupted run): the run stays running with no
-  /// owner token, so the next claimer resumes it at once. No-op when `token` does not hold it.
+  /// Gives the claim up without finishing: the run stays running with no owner token, so the
+  /// next claimer resumes it at once. No-op when `token` does not hold it.
   void releaseClaim(const std::string& id, const std::string& token);
+  /// A graceful stop (SIGINT/SIGTERM): status interrupted, `reason` in error, ended_at now, the
+  /// claim released; its history and checkpoints stay for the next claimer to resume. No-op
+  /// when `token` does not hold the run.
+  void interruptRun(const std::string& id, const std::string& token, const std::string& reason);
   /// From now on every write to a run's lifecycle and history through this connection
   /// (markRunning, truncateRun, recordEpoch, recordPhase, finishRun, failRun) first checks,
   /// inside its transaction, that `token` holds the run's claim, and throws ClaimLost

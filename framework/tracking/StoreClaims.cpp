@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "framework/core/Provenance.h"
 #include "framework/tracking/SqliteStore.h"
 #include "framework/tracking/StoreRows.h"
 
@@ -83,6 +84,7 @@ ClaimResult decide(const ClaimRow& row, const ClaimRequest& request) {
     case RunStatus::Finished:
       return ClaimResult::Finished;
     case RunStatus::Queued:
+    case RunStatus::Interrupted:  // stopped gracefully: resume it
       return ClaimResult::Claimed;
     case RunStatus::Failed:
       // ISO 8601 UTC strings of one format order as their instants.
@@ -174,6 +176,17 @@ void SqliteStore::releaseClaim(const std::string& id, const std::string& token) 
                    "UPDATE runs SET owner_token = NULL, heartbeat_at = NULL "
                    "WHERE id = ?1 AND owner_token = ?2");
   update.bind(1, id).bind(2, token).run();
+  transaction.commit();
+}
+
+void SqliteStore::interruptRun(const std::string& id, const std::string& token,
+                               const std::string& reason) {
+  const Context ctx{db_, path_, "marking run '" + id + "' interrupted"};
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  Statement update(ctx, std::string("UPDATE runs SET status = 'interrupted', error = ?3, "
+                                    "ended_at = ?4, owner_token = NULL, heartbeat_at = NULL "
+                                    "WHERE id = ?1 AND owner_token = ?2"));
+  update.bind(1, id).bind(2, token).bind(3, reason).bind(4, core::utcNowIso8601()).run();
   transaction.commit();
 }
 

@@ -269,8 +269,39 @@ ALTER TABLE runs ADD COLUMN owner_token TEXT;
 ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
 )sql";
 
+// Version 10: status 'interrupted' (a run stopped by SIGINT/SIGTERM, resumed by the next
+// claimer). It only widens runs.status's CHECK, which SQLite cannot ALTER: the table's stored
+// CREATE statement is edited in place (https://sqlite.org/lang_altertable.html, section 7,
+// the simpler procedure for changing a CHECK constraint that every existing row satisfies),
+// by loosenRunStatusCheck below, not by this SQL.
+constexpr const char* kSchemaV10 = "";
+
 constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9};
+                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9, kSchemaV10};
+
+constexpr const char* kStatusCheckV1 = "'finished', 'failed'))";
+constexpr const char* kStatusCheckV10 = "'finished', 'failed', 'interrupted'))";
+
+// Schema v10's edit of runs' CHECK constraint, inside the migration's transaction: every
+// existing status is still allowed, so no row needs checking.
+void loosenRunStatusCheck(const Context& ctx) {
+  Statement version(ctx, "PRAGMA schema_version");
+  version.step();
+  const std::int64_t cookie = Row(version).integer();
+  version.reset();
+  exec(ctx, "PRAGMA writable_schema = ON");
+  Statement update(ctx,
+                   "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2) "
+                   "WHERE type = 'table' AND name = 'runs'");
+  update.bind(1, std::string(kStatusCheckV1)).bind(2, std::string(kStatusCheckV10)).run();
+  // The schema cookie tells every other connection to reload the schema.
+  exec(ctx, "PRAGMA schema_version = " + std::to_string(cookie + 1));
+  exec(ctx, "PRAGMA writable_schema = OFF");
+  Statement check(ctx, "SELECT instr(sql, ?1) > 0 FROM sqlite_schema WHERE name = 'runs'");
+  check.bind(1, std::string(kStatusCheckV10));
+  if (!check.step() || Row(check).integer() == 0)
+    throwError(ctx, "schema v10: the runs table has no status CHECK to widen");
+}
 
 // ---------------------------------------------------------------------------------------
 // Opening and migrating.
@@ -313,7 +344,13 @@ void migrate(const Context& ctx) {
                         "); upgrade FERLab");
   }
   if (found == target) return;  // the transaction rolls back having changed nothing
-  for (int version = found; version < target; ++version) exec(ctx, kMigrations[version]);
+  for (int version = found; version < target; ++version) {
+    if (version + 1 == 10) {
+      loosenRunStatusCheck(ctx);
+    } else {
+      exec(ctx, kMigrations[version]);
+    }
+  }
   // PRAGMA takes no bound parameters; the value is our own integer, not user input.
   exec(ctx, "PRAGMA user_version = " + std::to_string(target));
   transaction.commit();

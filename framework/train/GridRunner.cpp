@@ -307,8 +307,8 @@ void trainClaimedRun(GridContext& grid, const config::ResolvedRun& run,
     // Another process trains it now: nothing of ours was written after the takeover.
     log::warn("run {}: {}", record.id, error.what());
     ++grid.outcome.lost;
-  } catch (const Interrupted&) {
-    store.releaseClaim(record.id, token);
+  } catch (const Interrupted& stop) {
+    store.interruptRun(record.id, token, stop.what());
     store.writeAsOwner("");
     log::warn("run {} interrupted: its claim is released and its last checkpoint kept; the same "
               "command resumes it",

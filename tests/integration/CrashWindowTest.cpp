@@ -174,7 +174,8 @@ TEST_F(CrashWindowTest, AnInterruptedRunIgnoresCheckpointsAnotherStoreWroteSince
 
 // SIGTERM (Slurm, `kill`) or SIGINT (Ctrl-C) in the middle of an epoch: the run stops at the
 // next step with exit code 143 / 130, throws the partial epoch away, keeps the last completed
-// epoch and releases its claim; the same command resumes it to the uninterrupted result.
+// epoch, is marked interrupted and releases its claim; the same command resumes it to the
+// uninterrupted result.
 TEST_F(CrashWindowTest, ASignalMidEpochStopsGracefullyAndTheRunResumesExactly) {
   ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
   for (const auto& [signal, code] : {std::pair<std::string, int>{"TERM", 143}, {"INT", 130}}) {
@@ -190,7 +191,8 @@ TEST_F(CrashWindowTest, ASignalMidEpochStopsGracefullyAndTheRunResumesExactly) {
                                         tracking::OpenMode::ReadOnly);
       const auto runs = store.listRuns("crash");
       ASSERT_EQ(runs.size(), 1u);
-      EXPECT_EQ(runs[0].record.status, tracking::RunStatus::Running);
+      EXPECT_EQ(runs[0].record.status, tracking::RunStatus::Interrupted);
+      EXPECT_NE(runs[0].record.error.find("SIG" + signal + " received"), std::string::npos);
       EXPECT_FALSE(runs[0].record.owner.holds) << "the claim must be released";
       EXPECT_EQ(store.epochs(runs[0].record.id).size(), 1u) << "epoch 2 is thrown away";
     }

@@ -165,6 +165,49 @@ TEST_F(RunClaimsTest, AReleasedRunIsClaimableAndFinishedOrFreshlyFailedRunsAreNo
   EXPECT_EQ(restarted.previous, RunStatus::Failed);
 }
 
+TEST_F(RunClaimsTest, AnInterruptedRunIsMarkedSoAndResumedByTheNextClaimer) {
+  SqliteStore store(path_);
+  const auto first = request("run-a", ::getpid());
+  ASSERT_EQ(store.claimRun(first).result, ClaimResult::Claimed);
+  store.interruptRun("run-a", "someone-else's-token", "SIGTERM received");  // not its owner
+  EXPECT_EQ(store.getRun("run-a").record.status, RunStatus::Running);
+  store.interruptRun("run-a", first.token, "SIGTERM received in epoch 2 at step 3/4");
+  const RunRow row = store.getRun("run-a");
+  EXPECT_EQ(row.record.status, RunStatus::Interrupted);
+  EXPECT_EQ(row.record.error, "SIGTERM received in epoch 2 at step 3/4");
+  EXPECT_FALSE(row.record.owner.holds);
+  const Claim resumed = store.claimRun(request("run-a", ::getpid()));
+  EXPECT_EQ(resumed.result, ClaimResult::Claimed);
+  EXPECT_EQ(resumed.previous, RunStatus::Interrupted);
+}
+
+// Schema v10 widens runs.status's CHECK in place: a v9 store (the old CHECK) migrates and then
+// accepts 'interrupted', keeping its rows.
+TEST_F(RunClaimsTest, SchemaTenWidensTheStatusCheckOfAnOlderStore) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* downgrade =
+      "PRAGMA writable_schema = ON;"
+      "UPDATE sqlite_schema SET sql = replace(sql, '''failed'', ''interrupted''))', "
+      "'''failed''))') WHERE name = 'runs';"
+      "PRAGMA writable_schema = OFF; PRAGMA user_version = 9;";
+  ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE runs SET status = 'interrupted'", nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << "the v9 CHECK refuses 'interrupted'";
+  sqlite3_close(db);
+
+  SqliteStore store(path_);
+  EXPECT_EQ(store.schemaVersion(), 10);
+  const auto claim = request("run-b", ::getpid());
+  ASSERT_EQ(store.claimRun(claim).result, ClaimResult::Claimed);
+  store.interruptRun("run-b", claim.token, "SIGINT received");
+  EXPECT_EQ(store.getRun("run-b").record.status, RunStatus::Interrupted);
+  EXPECT_EQ(store.listRuns("claims").size(), 2u);
+}
+
 TEST_F(RunClaimsTest, AShardStoreUsesTheRollbackJournal) {
   const std::string shard = (dir_ / "cell-0.db").string();
   { SqliteStore store(shard, OpenMode::ReadWrite, Journal::Rollback); }

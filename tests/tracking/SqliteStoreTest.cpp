@@ -174,7 +174,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 9);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 10);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -183,7 +183,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "9");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "10");
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
