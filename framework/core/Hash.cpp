@@ -1,5 +1,9 @@
 #include "framework/core/Hash.h"
 
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace ferlab::core {
@@ -24,6 +28,19 @@ Hasher& Hasher::update(std::uint64_t value) {
 
 std::string Hasher::hex() const {
   return fmt::format("{:016x}", state_);
+}
+
+std::string fileHashHex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot read the file to hash it");
+  Hasher hasher;
+  std::vector<char> block(1 << 20);
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    hasher.update(block.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw std::runtime_error(path + ": read error while hashing");
+  return hasher.hex();
 }
 
 std::string hashHex(std::string_view text) {

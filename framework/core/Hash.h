@@ -29,4 +29,8 @@ class Hasher {
 /// One-shot FNV-1a 64 of `text` as 16 hex digits.
 std::string hashHex(std::string_view text);
 
+/// FNV-1a 64 of the file's bytes as 16 hex digits (read in 1 MiB blocks). Throws
+/// std::runtime_error naming `path` when it cannot be read.
+std::string fileHashHex(const std::string& path);
+
 }  // namespace ferlab::core

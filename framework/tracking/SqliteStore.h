@@ -333,6 +333,17 @@ class SqliteStore {
   void finishRun(const std::string& id, const RunSummary& summary,
                  const std::vector<SplitMetrics>& splits,
                  const std::vector<std::pair<std::string, std::vector<Prediction>>>& predictions);
+  /// Records the hash (core::fileHashHex) of the checkpoint that commits `epoch` of run `id`,
+  /// before that file is renamed into place (train/Checkpoints.h). Checks the claim as the
+  /// other writes do.
+  void recordCheckpointHash(const std::string& id, int epoch, const std::string& hash);
+  /// What the store knows of run `id`'s checkpoints: whether any epoch recorded a hash (runs
+  /// trained before schema v11 have none), and whether one of them is `hash`.
+  struct CheckpointKnowledge {
+    bool any_recorded = false;
+    bool matches = false;
+  };
+  CheckpointKnowledge checkpointKnowledge(const std::string& id, const std::string& hash) const;
   /// Records (or replaces) one phase of the run's freeze / fine-tune schedule.
   void recordPhase(const std::string& id, const PhaseRecord& phase);
   /// Status failed, the message and ended_at; history already recorded is kept.

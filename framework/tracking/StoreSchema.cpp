@@ -276,8 +276,16 @@ ALTER TABLE runs ADD COLUMN heartbeat_at REAL;
 // by loosenRunStatusCheck below, not by this SQL.
 constexpr const char* kSchemaV10 = "";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5,
-                                       kSchemaV6, kSchemaV7, kSchemaV8, kSchemaV9, kSchemaV10};
+// Version 11: the FNV-1a 64 of the last.pt that committed each epoch, recorded before the file
+// is renamed into place, so a resume can tell an intact last.pt from a corrupt one (a
+// truncated copy, flipped bytes) instead of loading garbage. NULL for epochs recorded before.
+constexpr const char* kSchemaV11 = R"sql(
+ALTER TABLE epochs ADD COLUMN checkpoint_hash TEXT;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
+                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8,
+                                       kSchemaV9, kSchemaV10, kSchemaV11};
 
 constexpr const char* kStatusCheckV1 = "'finished', 'failed'))";
 constexpr const char* kStatusCheckV10 = "'finished', 'failed', 'interrupted'))";

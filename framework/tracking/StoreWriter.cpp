@@ -401,6 +401,34 @@ void SqliteStore::recordEnsemble(
   transaction.commit();
 }
 
+void SqliteStore::recordCheckpointHash(const std::string& id, int epoch, const std::string& hash) {
+  const Context ctx{db_, path_,
+                    "recording the checkpoint of epoch " + std::to_string(epoch) + " of run '" +
+                        id + "'"};
+  Transaction transaction(ctx, "BEGIN IMMEDIATE");
+  requireOwnership(id);
+  Statement update(ctx, "UPDATE epochs SET checkpoint_hash = ?3 WHERE run_id = ?1 AND epoch = ?2");
+  update.bind(1, id).bind(2, epoch).bind(3, hash).run();
+  if (sqlite3_changes(db_) != 1)
+    throwError(ctx, "no epoch " + std::to_string(epoch) + " of run '" + id + "' to attach it to");
+  transaction.commit();
+}
+
+SqliteStore::CheckpointKnowledge SqliteStore::checkpointKnowledge(const std::string& id,
+                                                                const std::string& hash) const {
+  const Context ctx{db_, path_, "reading the checkpoint hashes of run '" + id + "'"};
+  Statement select(ctx,
+                   "SELECT count(checkpoint_hash), coalesce(sum(checkpoint_hash = ?2), 0) "
+                   "FROM epochs WHERE run_id = ?1");
+  select.bind(1, id).bind(2, hash);
+  select.step();
+  Row row(select);
+  CheckpointKnowledge knowledge;
+  knowledge.any_recorded = row.integer() > 0;
+  knowledge.matches = row.integer() > 0;
+  return knowledge;
+}
+
 void SqliteStore::recordPhase(const std::string& id, const PhaseRecord& phase) {
   const Context ctx{db_, path_, "recording phase '" + phase.name + "' of run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");

@@ -78,9 +78,11 @@ void RunCheckpoints::clearUncommitted() const {
   }
 }
 
-void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path,
+                    const std::function<void(const std::string& temporary)>& before_rename) {
   const std::string temporary = path + ".tmp";
   archive.save_to(temporary);
+  if (before_rename) before_rename(temporary);
   fs::rename(temporary, path);
 }
 

@@ -11,6 +11,7 @@
 // is always the best epoch last.pt knows (a kill between the old two saves left best.pt from
 // an unrecorded epoch).
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -51,8 +52,11 @@ class RunCheckpoints {
   std::string run_dir_;
 };
 
-/// Writes `archive` to `path` through a temporary file and a rename. Throws c10::Error.
-void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path);
+/// Writes `archive` to `path` through a temporary file and a rename; `before_rename`, when
+/// given, sees the complete temporary file first (last.pt's hash is recorded there, so the
+/// store knows every last.pt that ever became current). Throws c10::Error.
+void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path,
+                    const std::function<void(const std::string& temporary)>& before_rename = {});
 
 void writeScalar(torch::serialize::OutputArchive& archive, const std::string& key, double value);
 /// Throws c10::Error when `key` is missing.

@@ -141,7 +141,12 @@ void writeInputNormalization(const fs::path& run_dir, const DeviceDataset& data)
 void setAsideForeignCheckpoints(const fs::path& run_dir, const CheckpointOwner& owner) {
   const fs::path last = run_dir / "last.pt";
   if (!fs::exists(last)) return;
-  const std::optional<CheckpointOwner> found = readOwner(last.string());
+  std::optional<CheckpointOwner> found;
+  try {
+    found = readOwner(last.string());
+  } catch (const TrainError&) {
+    return;  // unreadable: setAsideCorruptCheckpoint (next) tells damage from a lost hash
+  }
   if (!found || *found == owner) return;
   fs::path aside = run_dir.string() + ".store-" + found->store_id.substr(0, 8);
   for (int n = 2; fs::exists(aside); ++n)
@@ -151,6 +156,30 @@ void setAsideForeignCheckpoints(const fs::path& run_dir, const CheckpointOwner& 
       "{}: checkpoints of run {} in another store (id {}), whose epochs this store does not "
       "have: moved to {}; training {} from scratch",
       run_dir.string(), found->run_id, found->store_id, aside.string(), owner.run_id);
+}
+
+// A last.pt whose bytes match no hash the store recorded for this run's epochs is corrupt
+// (truncated, flipped bytes): loading it could resume from garbage. Move the run's checkpoints
+// aside, whole, and train from scratch (the store's epochs are truncated to match). A run
+// recorded before checkpoint hashes existed (schema v11) is trusted as it always was.
+void setAsideCorruptCheckpoint(const fs::path& run_dir, const tracking::SqliteStore& store,
+                               const std::string& run_id) {
+  const fs::path last = run_dir / "last.pt";
+  if (!fs::exists(last)) return;
+  const auto knowledge = store.checkpointKnowledge(run_id, core::fileHashHex(last.string()));
+  if (knowledge.matches || !knowledge.any_recorded) return;
+  fs::path aside = run_dir / "corrupt";
+  for (int n = 2; fs::exists(aside); ++n) aside = run_dir / ("corrupt-" + std::to_string(n));
+  fs::create_directories(aside);
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && entry.path().extension() == ".pt") {
+      fs::rename(entry.path(), aside / name);
+    }
+  }
+  log::warn("{}: its checksum matches no epoch the store recorded (a truncated or damaged file): "
+            "moved with the run's other checkpoints to {}; training {} again from scratch",
+            last.string(), aside.string(), run_id);
 }
 
 // Trains and records one run; returns normally when it finished.
@@ -186,10 +215,14 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
 
   const CheckpointOwner owner{store.storeId(), record.id};
   setAsideForeignCheckpoints(run_dir, owner);
+  setAsideCorruptCheckpoint(run_dir, store, record.id);
   writeResolvedConfig(run_dir, run);
   writeInputNormalization(run_dir, device_data);
   Trainer trainer(config, model, device_data, run_dir.string());
   trainer.setOwner(owner);
+  trainer.setCheckpointRecorder([&](int epoch, const std::string& hash) {
+    store.recordCheckpointHash(record.id, epoch, hash);
+  });
   const int completed = trainer.resume();
   if (completed > 0)
     log::info("resuming {} after epoch {} from {}", record.id, completed,

@@ -16,6 +16,7 @@
 
 #include "framework/core/Errors.h"
 #include "framework/core/FaultPoint.h"
+#include "framework/core/Hash.h"
 #include "framework/core/Log.h"
 #include "framework/core/Progress.h"
 #include "framework/core/StopSignal.h"
@@ -447,7 +448,9 @@ void Trainer::saveLast(int epoch) const {
   writeScalar(archive, "plateau_has_best", plateau.plateau_has_best ? 1.0 : 0.0);
   scaler_.save(archive);
   if (owner_) writeOwner(archive, *owner_);
-  saveAtomically(archive, lastCheckpointPath());
+  saveAtomically(archive, lastCheckpointPath(), [&](const std::string& temporary) {
+    if (checkpoint_recorder_) checkpoint_recorder_(epoch, core::fileHashHex(temporary));
+  });
 }
 
 int Trainer::resume() {

@@ -66,6 +66,11 @@ class Trainer {
   /// checkpoint is not its own (GridRunner checks it before resuming).
   void setOwner(const CheckpointOwner& owner) { owner_ = owner; }
 
+  /// Called with (epoch, core::fileHashHex of the new last.pt) after each last.pt is written
+  /// and before it replaces the previous one; GridRunner records the hash with the epoch.
+  using CheckpointRecorder = std::function<void(int epoch, const std::string& hash)>;
+  void setCheckpointRecorder(CheckpointRecorder recorder) { checkpoint_recorder_ = std::move(recorder); }
+
   /// Restores last.pt when it exists and reconciles best.pt with it (Checkpoints.h); returns
   /// the number of completed epochs (0 = fresh). Throws TrainError for a checkpoint that does
   /// not fit the model, or a best.pt that is not the best epoch last.pt records.
@@ -118,6 +123,7 @@ class Trainer {
   std::string run_dir_;
   RunCheckpoints checkpoints_;
   std::optional<CheckpointOwner> owner_;
+  CheckpointRecorder checkpoint_recorder_;
   std::vector<PhasePlan> phases_;
   int active_phase_ = -1;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

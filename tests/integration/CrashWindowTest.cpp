@@ -205,5 +205,42 @@ TEST_F(CrashWindowTest, ASignalMidEpochStopsGracefullyAndTheRunResumesExactly) {
   }
 }
 
+// A last.pt damaged after it was written (truncated, or bytes flipped in the middle) no longer
+// matches the checksum the store recorded with its epoch: the resume says so, sets the
+// checkpoints aside and trains the run again from scratch, never from the damaged file, and
+// ends exactly as the uninterrupted run.
+TEST_F(CrashWindowTest, ACorruptLastCheckpointIsDetectedAndNeverLoaded) {
+  ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
+  for (const std::string damage : {"truncate", "flip"}) {
+    const std::string name = "corrupt_" + damage;
+    const Outcome killed = train(name, "before-best-promotion:2");
+    ASSERT_EQ(killed.exit_code, 137) << killed.output;
+    fs::path last;
+    for (const auto& entry : fs::recursive_directory_iterator(root_ / name / "results")) {
+      if (entry.path().filename() == "last.pt") last = entry.path();
+    }
+    ASSERT_FALSE(last.empty());
+    const auto size = fs::file_size(last);
+    if (damage == "truncate") {
+      fs::resize_file(last, size / 2);
+    } else {
+      std::fstream file(last, std::ios::in | std::ios::out | std::ios::binary);
+      file.seekp(static_cast<std::streamoff>(size / 2));
+      const char garbage[16] = {'\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a',
+                                '\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a', '\x5a'};
+      file.write(garbage, sizeof garbage);
+    }
+    const Outcome resumed = train(name, "");
+    ASSERT_EQ(resumed.exit_code, 0) << damage << "\n" << resumed.output;
+    EXPECT_NE(resumed.output.find("its checksum matches no epoch the store recorded"),
+              std::string::npos)
+        << resumed.output;
+    EXPECT_EQ(resumed.output.find("resuming"), std::string::npos) << resumed.output;
+    EXPECT_TRUE(fs::exists(last.parent_path() / "corrupt" / "last.pt")) << "set aside, not deleted";
+    EXPECT_EQ(resumed.val_accuracy, reference_->val_accuracy) << damage;
+    EXPECT_EQ(resumed.test_probabilities, reference_->test_probabilities) << damage;
+  }
+}
+
 }  // namespace
 }  // namespace ferlab

@@ -190,7 +190,8 @@ TEST_F(RunClaimsTest, SchemaTenWidensTheStatusCheckOfAnOlderStore) {
       "PRAGMA writable_schema = ON;"
       "UPDATE sqlite_schema SET sql = replace(sql, '''failed'', ''interrupted''))', "
       "'''failed''))') WHERE name = 'runs';"
-      "PRAGMA writable_schema = OFF; PRAGMA user_version = 9;";
+      "PRAGMA writable_schema = OFF; ALTER TABLE epochs DROP COLUMN checkpoint_hash; "
+      "PRAGMA user_version = 9;";
   ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_close(db);
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -200,7 +201,7 @@ TEST_F(RunClaimsTest, SchemaTenWidensTheStatusCheckOfAnOlderStore) {
   sqlite3_close(db);
 
   SqliteStore store(path_);
-  EXPECT_EQ(store.schemaVersion(), 10);
+  EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   const auto claim = request("run-b", ::getpid());
   ASSERT_EQ(store.claimRun(claim).result, ClaimResult::Claimed);
   store.interruptRun("run-b", claim.token, "SIGINT received");

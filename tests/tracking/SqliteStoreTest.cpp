@@ -113,9 +113,11 @@ std::vector<Prediction> makePredictions(int count, int classes) {
   return result;
 }
 
-// What schema v7 (ensembles), v8 (cross-dataset evaluations) and v9 (run claims) added: dropped
-// first by the tests that turn a current store back into an older one.
+// What schema v7 (ensembles), v8 (cross-dataset evaluations), v9 (run claims) and v11
+// (checkpoint hashes) added: dropped first by the tests that turn a current store back into an
+// older one. (v10 only widened a CHECK, which every older row satisfies.)
 constexpr const char* kDropV7ToV9 =
+    "ALTER TABLE epochs DROP COLUMN checkpoint_hash; "
     "ALTER TABLE runs DROP COLUMN owner_host; ALTER TABLE runs DROP COLUMN owner_pid; "
     "ALTER TABLE runs DROP COLUMN owner_token; ALTER TABLE runs DROP COLUMN heartbeat_at; "
     "DROP TABLE evaluation_predictions; DROP TABLE evaluation_confusion; "
@@ -174,7 +176,7 @@ TEST(RunStatusNames, RoundTripAndRejectUnknown) {
 TEST_F(SqliteStoreTest, CreatesParentFoldersAndSetsSchemaVersion) {
   SqliteStore store(path_);
   EXPECT_TRUE(fs::exists(path_));
-  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 10);
+  EXPECT_EQ(SqliteStore::currentSchemaVersion(), 11);
   EXPECT_EQ(store.schemaVersion(), SqliteStore::currentSchemaVersion());
   EXPECT_EQ(store.path(), path_);
 }
@@ -183,7 +185,7 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLog) {
   SqliteStore store(path_);
   // journal_mode=WAL is persistent in the file, so a second connection sees it.
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "10");
+  EXPECT_EQ(queryText(path_, "PRAGMA user_version"), "11");
 }
 
 TEST_F(SqliteStoreTest, EachStoreHasItsOwnLastingId) {
