@@ -1,7 +1,14 @@
 #include "framework/train/Checkpoints.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <ostream>
 #include <regex>
+#include <streambuf>
 
 #include <fmt/format.h>
 
@@ -12,6 +19,52 @@ namespace ferlab::train {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A stream buffer onto a file descriptor that never reports failure to its writer but remembers
+// the first one. LibTorch's zip writer must not see a failed write: it throws, and its
+// destructor then throws again while unwinding, which ends the process (std::terminate) with a
+// half-written file. Checked after save_to returns instead.
+class FileSink : public std::streambuf {
+ public:
+  explicit FileSink(const std::string& path)
+      : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) error_ = errno;
+  }
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  /// Flushes to the disk and closes; returns the first errno seen (0: all written).
+  int finish() {
+    if (fd_ >= 0) {
+      if (error_ == 0 && ::fsync(fd_) != 0) error_ = errno;
+      if (::close(fd_) != 0 && error_ == 0) error_ = errno;
+      fd_ = -1;
+    }
+    return error_;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize size) override {
+    for (std::streamsize done = 0; error_ == 0 && done < size;) {
+      const ssize_t n = ::write(fd_, data + done, static_cast<std::size_t>(size - done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) error_ = errno;
+      if (n > 0) done += n;
+    }
+    return size;  // always "written": the failure is reported by finish()
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) {
+      const char byte = traits_type::to_char_type(c);
+      xsputn(&byte, 1);
+    }
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  int fd_;
+  int error_ = 0;
+};
 
 const std::regex& pendingBestName() {
   static const std::regex pattern(R"(best\.e[0-9]+\.pt)");
@@ -81,7 +134,20 @@ void RunCheckpoints::clearUncommitted() const {
 void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path,
                     const std::function<void(const std::string& temporary)>& before_rename) {
   const std::string temporary = path + ".tmp";
-  archive.save_to(temporary);
+  int error = 0;
+  {
+    FileSink sink(temporary);
+    std::ostream stream(&sink);
+    archive.save_to(stream);
+    error = sink.finish();
+  }
+  if (error != 0) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);  // never leave a partial checkpoint behind
+    throw TrainError(fmt::format("{}: writing the checkpoint failed: {}; nothing partial is "
+                                 "left: free space and run the grid again",
+                                 path, std::strerror(error)));
+  }
   if (before_rename) before_rename(temporary);
   fs::rename(temporary, path);
 }

@@ -54,7 +54,9 @@ class RunCheckpoints {
 
 /// Writes `archive` to `path` through a temporary file and a rename; `before_rename`, when
 /// given, sees the complete temporary file first (last.pt's hash is recorded there, so the
-/// store knows every last.pt that ever became current). Throws c10::Error.
+/// store knows every last.pt that ever became current). A failed write (a full disk) removes
+/// the temporary file and throws TrainError naming `path` and the system's reason; `path`
+/// itself is untouched.
 void saveAtomically(torch::serialize::OutputArchive& archive, const std::string& path,
                     const std::function<void(const std::string& temporary)>& before_rename = {});
 

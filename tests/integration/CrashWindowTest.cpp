@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -240,6 +241,48 @@ TEST_F(CrashWindowTest, ACorruptLastCheckpointIsDetectedAndNeverLoaded) {
     EXPECT_EQ(resumed.val_accuracy, reference_->val_accuracy) << damage;
     EXPECT_EQ(resumed.test_probabilities, reference_->test_probabilities) << damage;
   }
+}
+
+// The disk fills while a checkpoint is written: a real 40 MB tmpfs holds the store and the run
+// folder; the run's checkpoints do not all fit in it. The run fails with one clear
+// error, leaves no partial file, the store stays intact and records the failure; with space
+// freed (the tmpfs grown), running the grid again finishes it exactly as the reference.
+TEST_F(CrashWindowTest, ADiskFullDuringACheckpointIsOneClearErrorAndARerunFinishes) {
+  ASSERT_EQ(reference_->exit_code, 0) << reference_->output;
+  ASSERT_EQ(::geteuid(), 0u) << "mounting the test's tmpfs needs root (CI runs as root)";
+  const fs::path disk = root_ / "full_disk";
+  fs::create_directories(disk);
+  const auto mount = e2e::runProgram("mount", "-t tmpfs -o size=40m tmpfs " + disk.string());
+  ASSERT_EQ(mount.exit_code, 0) << mount.output;
+  // Unmounted however the test ends, so the suite's clean-up can remove the folder.
+  const std::unique_ptr<const fs::path, void (*)(const fs::path*)> unmount(
+      &disk, [](const fs::path* path) { e2e::runProgram("umount", path->string()); });
+  const Outcome full = train("full_disk", "");
+  EXPECT_EQ(full.exit_code, 1) << full.output;
+  EXPECT_NE(full.output.find("writing the checkpoint failed: No space left on device"),
+            std::string::npos)
+      << full.output;
+  EXPECT_EQ(full.output.find("terminate called"), std::string::npos) << full.output;
+  for (const auto& entry : fs::recursive_directory_iterator(disk)) {
+    EXPECT_NE(entry.path().extension(), ".tmp") << "partial file left: " << entry.path();
+  }
+  {
+    const tracking::SqliteStore store((disk / "ferlab.db").string(), tracking::OpenMode::ReadOnly);
+    const auto runs = store.listRuns("crash");
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].record.status, tracking::RunStatus::Failed);
+    EXPECT_NE(runs[0].record.error.find("No space left on device"), std::string::npos);
+    EXPECT_GE(store.epochs(runs[0].record.id).size(), 1u) << "the epochs recorded are kept";
+  }
+  const auto check = e2e::runProgram("sqlite3", (disk / "ferlab.db").string() +
+                                                    " 'PRAGMA integrity_check'");
+  EXPECT_EQ(check.output, "ok\n");
+  const auto grow = e2e::runProgram("mount", "-o remount,size=200m " + disk.string());
+  ASSERT_EQ(grow.exit_code, 0) << grow.output;
+  const Outcome rerun = train("full_disk", "");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_EQ(rerun.val_accuracy, reference_->val_accuracy);
+  EXPECT_EQ(rerun.test_probabilities, reference_->test_probabilities);
 }
 
 }  // namespace
