@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <random>
 
 #include <fmt/format.h>
@@ -62,11 +63,23 @@ ClaimRow readClaimRow(const Context& ctx, const std::string& id) {
   return claim;
 }
 
+/// Whether /proc says `pid` is a zombie: killed, not yet reaped by its parent (or, for an
+/// orphan, by init, which may take seconds). It will never write again.
+bool isZombie(std::int64_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  // Format (proc(5)): "pid (comm) state ...", where comm may itself hold spaces or ')'.
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
 /// kill(pid, 0) probes a process without signalling it: ESRCH means there is none. EPERM
-/// means it exists under another user, which still counts as alive.
+/// means it exists under another user, which still counts as alive. A zombie is dead.
 bool processExists(std::int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return exists && !isZombie(pid);
 }
 
 /// Whether the owner of a running run is gone, so its claim may be taken over.

@@ -122,10 +122,16 @@ TEST_F(RunClaimsTest, AnOwnerWhoseProcessIsGoneFromThisHostIsTakenOverAtOnce) {
   const pid_t child = ::fork();
   if (child == 0) ::_exit(0);
   ASSERT_GT(child, 0);
-  ::waitpid(child, nullptr, 0);  // its pid now names no process
   SqliteStore dead(path_), alive(path_);
   ClaimRequest gone = request("run-a", child, 3600);
   ASSERT_EQ(dead.claimRun(gone).result, ClaimResult::Claimed);
+  // Exited but not reaped yet: a zombie (kill(pid, 0) still succeeds) is gone all the same.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ClaimRequest zombie_check = request("run-a", ::getpid() + 1, 3600);
+  EXPECT_EQ(alive.claimRun(zombie_check).result, ClaimResult::TakenOver);
+  alive.releaseClaim("run-a", zombie_check.token);
+  ASSERT_EQ(dead.claimRun(request("run-a", child, 3600)).result, ClaimResult::Claimed);
+  ::waitpid(child, nullptr, 0);  // its pid now names no process
   // Same host, fresh heartbeat, but the process table says the owner is gone.
   ClaimRequest next = request("run-a", ::getpid(), 3600);
   EXPECT_EQ(alive.claimRun(next).result, ClaimResult::TakenOver);
