@@ -126,7 +126,9 @@ TEST_F(RunClaimsTest, AnOwnerWhoseProcessIsGoneFromThisHostIsTakenOverAtOnce) {
   ClaimRequest gone = request("run-a", child, 3600);
   ASSERT_EQ(dead.claimRun(gone).result, ClaimResult::Claimed);
   // Exited but not reaped yet: a zombie (kill(pid, 0) still succeeds) is gone all the same.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // WNOWAIT waits for the exit and leaves the child unreaped, a zombie, whatever the load.
+  siginfo_t exited{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOWAIT), 0);
   ClaimRequest zombie_check = request("run-a", ::getpid() + 1, 3600);
   EXPECT_EQ(alive.claimRun(zombie_check).result, ClaimResult::TakenOver);
   alive.releaseClaim("run-a", zombie_check.token);
