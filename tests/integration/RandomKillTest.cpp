@@ -115,8 +115,10 @@ TEST(RandomKillTest, ThirtyKillsAtRandomInstantsAllResumeToTheUninterruptedResul
     EXPECT_EQ(result.best_epoch, reference.best_epoch) << "trial " << trial;
     EXPECT_EQ(result.test_probabilities, reference.test_probabilities) << "trial " << trial;
   }
-  // Most delays fall inside the run; a trial whose run ended first still had to agree.
-  EXPECT_GE(killed, kTrials / 2) << "only " << killed << " of " << kTrials << " kills landed";
+  // How many delays fall inside a run depends on the load when the reference was timed (CI
+  // measured 8 of 30 with a reference slowed to 36 s); a trial whose run ended first still had
+  // to agree. At least one kill must land, or the test tested nothing.
+  EXPECT_GE(killed, 1) << "no kill landed mid-run";
   std::printf("random kills: %d of %d trials killed mid-run (uninterrupted run %.1f s); all resumed "
               "to the reference\n", killed, kTrials, wall.count());
   fs::remove_all(root);
