@@ -32,10 +32,16 @@ struct RunArguments {
 // makes it a worker (it waits for the others' runs, to take over any whose worker dies, and
 // retries only failures from before the parent started).
 std::vector<std::string> workerArguments(const RunArguments& run) {
-  std::vector<std::string> args = {run.config_path, "--db", run.db_path, "--results",
-                                   run.results_dir, "--claim-timeout",
-                                   fmt::format("{}", run.claim_timeout_s), "--wait-for-held",
-                                   "--retry-failed-before", core::utcNowIso8601()};
+  std::vector<std::string> args = {run.config_path,
+                                   "--db",
+                                   run.db_path,
+                                   "--results",
+                                   run.results_dir,
+                                   "--claim-timeout",
+                                   fmt::format("{}", run.claim_timeout_s),
+                                   "--wait-for-held",
+                                   "--retry-failed-before",
+                                   core::utcNowIso8601()};
   for (const auto& override : run.overrides) args.insert(args.end(), {"--set", override});
   if (!run.device.empty()) args.insert(args.end(), {"--device", run.device});
   return args;
@@ -43,17 +49,19 @@ std::vector<std::string> workerArguments(const RunArguments& run) {
 
 int startWorkers(const RunArguments& run, const config::ExperimentGrid& experiment) {
   if (run.cell >= 0 || run.shard) {
-    throw UsageError("--workers shares one store between processes; it does not combine with "
-                     "--cell or --shard (one process per shard)");
+    throw UsageError(
+        "--workers shares one store between processes; it does not combine with "
+        "--cell or --shard (one process per shard)");
   }
   const std::string device_name =
       run.device.empty() ? experiment.runs.front().config.train.device : run.device;
   const bool cuda = train::resolveDevice(device_name).is_cuda();
   const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const WorkerPlan plan = planWorkers(run.workers, run.workers_per_gpu, cuda,
-                                      cuda ? static_cast<int>(torch::cuda::device_count()) : 0, cpus);
-  log::info("experiment {}: {} run(s) from {}, {} workers", experiment.name,
-            experiment.runs.size(), run.config_path, run.workers);
+  const WorkerPlan plan =
+      planWorkers(run.workers, run.workers_per_gpu, cuda,
+                  cuda ? static_cast<int>(torch::cuda::device_count()) : 0, cpus);
+  log::info("experiment {}: {} run(s) from {}, {} workers", experiment.name, experiment.runs.size(),
+            run.config_path, run.workers);
   return runWorkers(workerArguments(run), plan);
 }
 
@@ -103,8 +111,8 @@ int runCommand(const std::vector<std::string>& args) {
   run.shard = values.count("shard") > 0;
   run.wait_for_held = values.count("wait-for-held") > 0;
   if (run.claim_timeout_s <= 0) {
-    throw UsageError(fmt::format("--claim-timeout {}: give a positive number of seconds",
-                                 run.claim_timeout_s));
+    throw UsageError(
+        fmt::format("--claim-timeout {}: give a positive number of seconds", run.claim_timeout_s));
   }
   if (run.threads < 0) throw UsageError(fmt::format("--threads {}: give 1 or more", run.threads));
   if (run.worker_slot >= 0) log::setPrefix("w" + std::to_string(run.worker_slot));

@@ -34,7 +34,8 @@ pid_t startWorker(const std::vector<std::string>& args, int gpu) {
     ::setpgid(0, 0);
     if (gpu >= 0) ::setenv("CUDA_VISIBLE_DEVICES", visible.c_str(), 1);
     ::execv("/proc/self/exe", argv.data());
-    std::fprintf(stderr, "ferlab run: --workers: cannot start a worker: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "ferlab run: --workers: cannot start a worker: %s\n",
+                 std::strerror(errno));
     ::_exit(127);
   }
   return pid;

@@ -35,9 +35,10 @@ std::string shellQuote(const std::string& text) {
 
 std::string slurmArrayScript(const SlurmJob& job) {
   std::string script = "#!/bin/bash\n";
-  script += fmt::format("# FERLab job array for experiment {}: one task per grid cell "
-                        "(written by `ferlab submit --slurm`).\n",
-                        job.experiment);
+  script += fmt::format(
+      "# FERLab job array for experiment {}: one task per grid cell "
+      "(written by `ferlab submit --slurm`).\n",
+      job.experiment);
   script += fmt::format("#SBATCH --job-name=ferlab-{}\n", job.experiment);
   script += fmt::format("#SBATCH --array=0-{}{}\n", job.cells - 1,
                         job.array_parallelism > 0 ? fmt::format("%{}", job.array_parallelism) : "");
@@ -45,15 +46,18 @@ std::string slurmArrayScript(const SlurmJob& job) {
   script += "#SBATCH --open-mode=append\n";
   script += "#SBATCH --requeue\n";
   script += fmt::format("#SBATCH --signal=B:USR2@{}\n", job.signal_seconds);
-  if (job.cpus_per_task > 0) script += fmt::format("#SBATCH --cpus-per-task={}\n", job.cpus_per_task);
-  if (job.gpus_per_task > 0) script += fmt::format("#SBATCH --gpus-per-task={}\n", job.gpus_per_task);
+  if (job.cpus_per_task > 0)
+    script += fmt::format("#SBATCH --cpus-per-task={}\n", job.cpus_per_task);
+  if (job.gpus_per_task > 0)
+    script += fmt::format("#SBATCH --gpus-per-task={}\n", job.gpus_per_task);
   script += commonDirectives(job);
   script += "set -uo pipefail\n";
   script += "cd " + shellQuote(job.workdir) + "\n";
   script += "task=\"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n";
   script += "echo \"ferlab: task $task (restart ${SLURM_RESTART_COUNT:-0}) on $(hostname)\"\n";
   script +=
-      "# Near the time limit Slurm sends USR2 to this shell: stop ferlab gracefully (SIGTERM keeps\n"
+      "# Near the time limit Slurm sends USR2 to this shell: stop ferlab gracefully (SIGTERM "
+      "keeps\n"
       "# the last epoch's checkpoint and releases the run's claim), then requeue this task; its\n"
       "# next start resumes from that checkpoint.\n";
   script += "requeue() {\n";
@@ -65,7 +69,8 @@ std::string slurmArrayScript(const SlurmJob& job) {
   script += "}\n";
   script += "trap requeue USR2\n";
   script += fmt::format(
-      "{} run {}{} --cell \"$SLURM_ARRAY_TASK_ID\" --shard --db {}/shards/cell-\"$SLURM_ARRAY_TASK_ID\".db "
+      "{} run {}{} --cell \"$SLURM_ARRAY_TASK_ID\" --shard --db "
+      "{}/shards/cell-\"$SLURM_ARRAY_TASK_ID\".db "
       "--results {} --threads \"${{SLURM_CPUS_PER_TASK:-0}}\" &\n",
       shellQuote(job.ferlab), shellQuote(job.config), overrideArguments(job),
       shellQuote(job.job_dir), shellQuote(job.results_dir));
@@ -77,9 +82,10 @@ std::string slurmArrayScript(const SlurmJob& job) {
 
 std::string slurmMergeScript(const SlurmJob& job) {
   std::string script = "#!/bin/bash\n";
-  script += fmt::format("# FERLab merge job for experiment {}: run after the array job ends "
-                        "(--dependency=afterany:<array job id>).\n",
-                        job.experiment);
+  script += fmt::format(
+      "# FERLab merge job for experiment {}: run after the array job ends "
+      "(--dependency=afterany:<array job id>).\n",
+      job.experiment);
   script += fmt::format("#SBATCH --job-name=ferlab-{}-merge\n", job.experiment);
   script += fmt::format("#SBATCH --output={}/logs/merge-%j.out\n", job.job_dir);
   script += "#SBATCH --cpus-per-task=1\n";

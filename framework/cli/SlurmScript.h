@@ -23,13 +23,13 @@ struct SlurmJob {
   std::string workdir;                 ///< absolute: the folder tasks run in (relative paths)
   std::string config;                  ///< absolute path of the experiment TOML
   std::vector<std::string> overrides;  ///< --set key=value, passed on to every task
-  std::string job_dir;      ///< absolute: scripts, logs/ (%A_%a) and shards/ of this job
-  std::string results_dir;  ///< absolute: checkpoints (shared filesystem)
-  std::string db;           ///< absolute: the store the merge job writes
-  std::string partition;    ///< empty: the cluster's default
-  std::string time;         ///< per task, Slurm's format ("2:00:00", "90"); empty: default
-  int gpus_per_task = 0;    ///< 0: none asked
-  int cpus_per_task = 0;    ///< 0: the cluster's default
+  std::string job_dir;                 ///< absolute: scripts, logs/ (%A_%a) and shards/ of this job
+  std::string results_dir;             ///< absolute: checkpoints (shared filesystem)
+  std::string db;                      ///< absolute: the store the merge job writes
+  std::string partition;               ///< empty: the cluster's default
+  std::string time;           ///< per task, Slurm's format ("2:00:00", "90"); empty: default
+  int gpus_per_task = 0;      ///< 0: none asked
+  int cpus_per_task = 0;      ///< 0: the cluster's default
   int array_parallelism = 0;  ///< the % throttle: at most this many tasks at once; 0: none
   int signal_seconds = 120;   ///< USR2 this long before the time limit
 };

@@ -43,14 +43,14 @@ std::string runShell(const std::string& command) {
   if (pipe == nullptr) throw Error("cannot run: " + command);
   std::string output;
   char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    output.append(buffer, n);
   const int status = ::pclose(pipe);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error(fmt::format("`{}` failed{}: {}", command,
-                            WIFEXITED(status) && WEXITSTATUS(status) == 127
-                                ? " (is Slurm's sbatch on PATH?)"
-                                : "",
-                            output));
+    throw Error(fmt::format(
+        "`{}` failed{}: {}", command,
+        WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (is Slurm's sbatch on PATH?)" : "",
+        output));
   }
   return output;
 }
@@ -102,10 +102,11 @@ int submitCommand(const std::vector<std::string>& args) {
   if (!values.count("slurm")) {
     throw UsageError("submit needs a scheduler: --slurm (the only one FERLab submits to)");
   }
-  for (const auto& [name, value] : {std::pair<const char*, int>{"--gpus-per-task", job.gpus_per_task},
-                                    {"--cpus-per-task", job.cpus_per_task},
-                                    {"--array-parallelism", job.array_parallelism},
-                                    {"--signal-seconds", job.signal_seconds}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, int>{"--gpus-per-task", job.gpus_per_task},
+        {"--cpus-per-task", job.cpus_per_task},
+        {"--array-parallelism", job.array_parallelism},
+        {"--signal-seconds", job.signal_seconds}}) {
     if (value < 0) throw UsageError(fmt::format("{} {}: give 0 or more", name, value));
   }
   const auto experiment = config::loadExperiment(config_path, overrides);
@@ -122,9 +123,10 @@ int submitCommand(const std::vector<std::string>& args) {
   const fs::path array_path = fs::path(job.job_dir) / "array.sbatch";
   const fs::path merge_path = fs::path(job.job_dir) / "merge.sbatch";
   if (values.count("dry-run")) {
-    std::cout << "# " << array_path.string() << "\n" << array << "\n# " << merge_path.string()
-              << "\n" << merge << "\n# submitted as:\n#   sbatch --parsable "
-              << array_path.string() << "\n#   sbatch --parsable --dependency=afterany:<array job id> "
+    std::cout << "# " << array_path.string() << "\n"
+              << array << "\n# " << merge_path.string() << "\n"
+              << merge << "\n# submitted as:\n#   sbatch --parsable " << array_path.string()
+              << "\n#   sbatch --parsable --dependency=afterany:<array job id> "
               << merge_path.string() << "\n";
     return 0;
   }
@@ -132,12 +134,15 @@ int submitCommand(const std::vector<std::string>& args) {
   fs::create_directories(fs::path(job.job_dir) / "shards");
   core::writeFileAtomically(array_path.string(), array);
   core::writeFileAtomically(merge_path.string(), merge);
-  const std::string array_id = parsableJobId(runShell("sbatch --parsable " + shellQuote(array_path.string())));
-  const std::string merge_id = parsableJobId(runShell(
-      "sbatch --parsable --dependency=afterany:" + array_id + " " + shellQuote(merge_path.string())));
-  fmt::print("submitted {}: array job {} ({} task(s), logs {}/logs/{}_<cell>.out), merge job {} "
-             "into {}\n",
-             experiment.name, array_id, job.cells, job.job_dir, array_id, merge_id, job.db);
+  const std::string array_id =
+      parsableJobId(runShell("sbatch --parsable " + shellQuote(array_path.string())));
+  const std::string merge_id =
+      parsableJobId(runShell("sbatch --parsable --dependency=afterany:" + array_id + " " +
+                             shellQuote(merge_path.string())));
+  fmt::print(
+      "submitted {}: array job {} ({} task(s), logs {}/logs/{}_<cell>.out), merge job {} "
+      "into {}\n",
+      experiment.name, array_id, job.cells, job.job_dir, array_id, merge_id, job.db);
   return 0;
 }
 

@@ -50,8 +50,8 @@ constexpr KnownFilesystem kKnown[] = {
 };
 
 // FUSE filesystems that reach files on other machines.
-constexpr const char* kNetworkFuseTypes[] = {"fuse.sshfs",    "fuse.glusterfs", "fuse.ceph-fuse",
-                                             "fuse.s3fs",     "fuse.gcsfuse",   "fuse.rclone",
+constexpr const char* kNetworkFuseTypes[] = {"fuse.sshfs",   "fuse.glusterfs", "fuse.ceph-fuse",
+                                             "fuse.s3fs",    "fuse.gcsfuse",   "fuse.rclone",
                                              "fuse.juicefs", "fuse.lustre"};
 
 fs::path nearestExisting(fs::path path) {
@@ -79,10 +79,9 @@ std::string mountType(const fs::path& path) {
     std::string type;
     tail >> type;
     const bool contains =
-        target == mount_point ||
-        (target.rfind(mount_point, 0) == 0 &&
-         (mount_point == "/" || target.size() > mount_point.size() &&
-                                    target[mount_point.size()] == '/'));
+        target == mount_point || (target.rfind(mount_point, 0) == 0 &&
+                                  (mount_point == "/" || target.size() > mount_point.size() &&
+                                                             target[mount_point.size()] == '/'));
     if (contains && mount_point.size() >= best_length) {
       best_length = mount_point.size();
       best_type = type;
@@ -102,7 +101,8 @@ FilesystemType classifyFilesystem(std::uint64_t magic, const std::string& fuse_t
   }
   if (magic == kFuseMagic && !fuse_type.empty()) {
     type.name = fuse_type;
-    for (const char* network : kNetworkFuseTypes) type.network = type.network || fuse_type == network;
+    for (const char* network : kNetworkFuseTypes)
+      type.network = type.network || fuse_type == network;
   }
   return type;
 }

@@ -248,7 +248,7 @@ const char* claimResultName(ClaimResult result);  ///< "claimed" | "taken over" 
 struct Claim {
   ClaimResult result = ClaimResult::HeldByOther;
   RunStatus previous = RunStatus::Queued;  ///< the status before the claim
-  RunOwner holder;                          ///< the owner found (before a takeover, the old one)
+  RunOwner holder;                         ///< the owner found (before a takeover, the old one)
 };
 
 /// A fresh claim token: 32 hex digits from the system's random device.

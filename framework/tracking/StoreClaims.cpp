@@ -210,10 +210,11 @@ void SqliteStore::requireOwnership(const std::string& id) const {
   select.bind(1, id);
   const std::string token = select.step() ? Row(select).text() : std::string();
   if (token != owner_token_) {
-    throw ClaimLost(fmt::format("{}: run {} is no longer this process's: another process took "
-                                "its claim over (this one was stopped or stalled for longer "
-                                "than the stale limit); it trains the run from here",
-                                path_, id));
+    throw ClaimLost(
+        fmt::format("{}: run {} is no longer this process's: another process took "
+                    "its claim over (this one was stopped or stalled for longer "
+                    "than the stale limit); it trains the run from here",
+                    path_, id));
   }
 }
 

@@ -283,8 +283,8 @@ constexpr const char* kSchemaV11 = R"sql(
 ALTER TABLE epochs ADD COLUMN checkpoint_hash TEXT;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
-                                       kSchemaV5, kSchemaV6, kSchemaV7, kSchemaV8,
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2,  kSchemaV3, kSchemaV4,
+                                       kSchemaV5, kSchemaV6,  kSchemaV7, kSchemaV8,
                                        kSchemaV9, kSchemaV10, kSchemaV11};
 
 constexpr const char* kStatusCheckV1 = "'finished', 'failed'))";

@@ -15,9 +15,9 @@ void createParentFolders(const std::string& path);
 /// PRAGMA user_version: the schema version the file holds (0 for a new file).
 int readUserVersion(const Context& ctx);
 
-/// Configures the connection (busy timeout, `journal`) and migrates, retrying while another process holds a lock.
-/// Switching to WAL, and the first read while another process converts the file or deletes
-/// its WAL on close, can report SQLITE_BUSY without consulting the busy handler; several
+/// Configures the connection (busy timeout, `journal`) and migrates, retrying while another process
+/// holds a lock. Switching to WAL, and the first read while another process converts the file or
+/// deletes its WAL on close, can report SQLITE_BUSY without consulting the busy handler; several
 /// `ferlab run` processes started together hit exactly that, so wait it out here under the
 /// same 60 s budget.
 /// Throws StoreError (a file that is not a database, a schema newer than this FERLab).

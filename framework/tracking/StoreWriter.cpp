@@ -304,7 +304,8 @@ void SqliteStore::recordEpoch(const std::string& id, const EpochRecord& epoch,
   // An owner's epoch is also a heartbeat: a shard store has no heartbeat thread (ClaimKeeper).
   Statement update(ctx, std::string("UPDATE runs SET ") + kSummaryAssignments +
                             ", heartbeat_at = CASE WHEN owner_token IS NULL THEN heartbeat_at "
-                            "ELSE " + detail::kNowUnixSeconds + " END WHERE id = ?" +
+                            "ELSE " +
+                            detail::kNowUnixSeconds + " END WHERE id = ?" +
                             std::to_string(kSummaryParams + 1));
   bindSummary(update, summary);
   update.bind(kSummaryParams + 1, id).run();
@@ -402,9 +403,9 @@ void SqliteStore::recordEnsemble(
 }
 
 void SqliteStore::recordCheckpointHash(const std::string& id, int epoch, const std::string& hash) {
-  const Context ctx{db_, path_,
-                    "recording the checkpoint of epoch " + std::to_string(epoch) + " of run '" +
-                        id + "'"};
+  const Context ctx{
+      db_, path_,
+      "recording the checkpoint of epoch " + std::to_string(epoch) + " of run '" + id + "'"};
   Transaction transaction(ctx, "BEGIN IMMEDIATE");
   requireOwnership(id);
   Statement update(ctx, "UPDATE epochs SET checkpoint_hash = ?3 WHERE run_id = ?1 AND epoch = ?2");
@@ -415,7 +416,7 @@ void SqliteStore::recordCheckpointHash(const std::string& id, int epoch, const s
 }
 
 SqliteStore::CheckpointKnowledge SqliteStore::checkpointKnowledge(const std::string& id,
-                                                                const std::string& hash) const {
+                                                                  const std::string& hash) const {
   const Context ctx{db_, path_, "reading the checkpoint hashes of run '" + id + "'"};
   Statement select(ctx,
                    "SELECT count(checkpoint_hash), coalesce(sum(checkpoint_hash = ?2), 0) "

@@ -144,9 +144,10 @@ void saveAtomically(torch::serialize::OutputArchive& archive, const std::string&
   if (error != 0) {
     std::error_code ignored;
     fs::remove(temporary, ignored);  // never leave a partial checkpoint behind
-    throw TrainError(fmt::format("{}: writing the checkpoint failed: {}; nothing partial is "
-                                 "left: free space and run the grid again",
-                                 path, std::strerror(error)));
+    throw TrainError(
+        fmt::format("{}: writing the checkpoint failed: {}; nothing partial is "
+                    "left: free space and run the grid again",
+                    path, std::strerror(error)));
   }
   if (before_rename) before_rename(temporary);
   fs::rename(temporary, path);

@@ -8,8 +8,8 @@
 
 namespace ferlab::train {
 
-ClaimKeeper::ClaimKeeper(const std::string& db_path, tracking::Journal journal,
-                         std::string run_id, std::string token, double interval_s)
+ClaimKeeper::ClaimKeeper(const std::string& db_path, tracking::Journal journal, std::string run_id,
+                         std::string token, double interval_s)
     : run_id_(std::move(run_id)), token_(std::move(token)), interval_s_(interval_s) {
   if (journal != tracking::Journal::Wal) return;
   store_ = std::make_unique<tracking::SqliteStore>(db_path, tracking::OpenMode::ReadWrite, journal);

@@ -177,9 +177,10 @@ void setAsideCorruptCheckpoint(const fs::path& run_dir, const tracking::SqliteSt
       fs::rename(entry.path(), aside / name);
     }
   }
-  log::warn("{}: its checksum matches no epoch the store recorded (a truncated or damaged file): "
-            "moved with the run's other checkpoints to {}; training {} again from scratch",
-            last.string(), aside.string(), run_id);
+  log::warn(
+      "{}: its checksum matches no epoch the store recorded (a truncated or damaged file): "
+      "moved with the run's other checkpoints to {}; training {} again from scratch",
+      last.string(), aside.string(), run_id);
 }
 
 // Trains and records one run; returns normally when it finished.
@@ -190,8 +191,9 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   const fs::path run_dir = fs::path(options.results_dir) / "runs" / record.id;
   const auto device = resolveDevice(options.device.empty() ? config.train.device : options.device);
   // LibTorch's own default can be a single thread on small VMs; use every core unless told.
-  const auto threads = options.threads > 0        ? options.threads
-                       : config.train.threads > 0 ? config.train.threads
+  const auto threads = options.threads > 0 ? options.threads
+                       : config.train.threads > 0
+                           ? config.train.threads
                            : static_cast<int>(std::thread::hardware_concurrency());
   if (device.is_cpu() && threads > 0) at::set_num_threads(threads);
 
@@ -343,9 +345,10 @@ void trainClaimedRun(GridContext& grid, const config::ResolvedRun& run,
   } catch (const Interrupted& stop) {
     store.interruptRun(record.id, token, stop.what());
     store.writeAsOwner("");
-    log::warn("run {} interrupted: its claim is released and its last checkpoint kept; the same "
-              "command resumes it",
-              record.id);
+    log::warn(
+        "run {} interrupted: its claim is released and its last checkpoint kept; the same "
+        "command resumes it",
+        record.id);
     throw;
   } catch (const StoreError&) {
     throw;  // the store itself is broken: nothing more can be recorded
@@ -368,8 +371,8 @@ CellState tryCell(GridContext& grid, std::size_t index, bool first_look) {
   const std::string token = tracking::newClaimToken();
   const auto claim = grid.store.claimRun({record.id, grid.host, grid.pid, token,
                                           grid.options.claim_timeout_s, grid.retry_failed_before});
-  const std::string where = fmt::format("[{}/{}] {} ({})", index + 1, grid.experiment.runs.size(),
-                                        run.name, record.id);
+  const std::string where =
+      fmt::format("[{}/{}] {} ({})", index + 1, grid.experiment.runs.size(), run.name, record.id);
   switch (claim.result) {
     case tracking::ClaimResult::Finished:
       if (first_look) {
@@ -388,9 +391,10 @@ CellState tryCell(GridContext& grid, std::size_t index, bool first_look) {
       }
       return CellState::Held;
     case tracking::ClaimResult::TakenOver:
-      log::info("{}: taking over from {}:{}, whose claim is stale (heartbeat {:.0f} s ago or "
-                "process gone)",
-                where, claim.holder.host, claim.holder.pid, claim.holder.heartbeat_age_s);
+      log::info(
+          "{}: taking over from {}:{}, whose claim is stale (heartbeat {:.0f} s ago or "
+          "process gone)",
+          where, claim.holder.host, claim.holder.pid, claim.holder.heartbeat_age_s);
       break;
     case tracking::ClaimResult::Claimed:
       log::info("{}", where);
@@ -422,10 +426,15 @@ GridOutcome runGrid(const config::ExperimentGrid& experiment, const GridRunOptio
 
   GridOutcome outcome;
   DatasetMemo datasets;
-  GridContext grid{experiment, options, store, datasets, outcome, tracking::thisHost(),
-                   static_cast<std::int64_t>(::getpid()),
-                   options.retry_failed_before.empty() ? core::utcNowIso8601()
-                                                       : options.retry_failed_before};
+  GridContext grid{
+      experiment,
+      options,
+      store,
+      datasets,
+      outcome,
+      tracking::thisHost(),
+      static_cast<std::int64_t>(::getpid()),
+      options.retry_failed_before.empty() ? core::utcNowIso8601() : options.retry_failed_before};
   const auto poll = std::chrono::duration<double>(std::min(5.0, options.claim_timeout_s / 4));
   for (bool first_look = true; !pending.empty(); first_look = false) {
     std::vector<std::size_t> held;

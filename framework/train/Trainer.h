@@ -69,7 +69,9 @@ class Trainer {
   /// Called with (epoch, core::fileHashHex of the new last.pt) after each last.pt is written
   /// and before it replaces the previous one; GridRunner records the hash with the epoch.
   using CheckpointRecorder = std::function<void(int epoch, const std::string& hash)>;
-  void setCheckpointRecorder(CheckpointRecorder recorder) { checkpoint_recorder_ = std::move(recorder); }
+  void setCheckpointRecorder(CheckpointRecorder recorder) {
+    checkpoint_recorder_ = std::move(recorder);
+  }
 
   /// Restores last.pt when it exists and reconciles best.pt with it (Checkpoints.h); returns
   /// the number of completed epochs (0 = fresh). Throws TrainError for a checkpoint that does

@@ -35,9 +35,11 @@ class SubmitCommandTest : public ::testing::Test {
 
 TEST_F(SubmitCommandTest, DryRunPrintsAValidJobArrayAndMergeJob) {
   const auto result = e2e::runFerlab(
-      "submit " + config_ + " --slurm --dry-run --partition gpu --gpus-per-task 1 "
-      "--cpus-per-task 4 --time 4:00:00 --array-parallelism 3 --set train.lr=0.01 --results " +
-      (dir_ / "results").string() + " --db " + (dir_ / "merged.db").string(), false);
+      "submit " + config_ +
+          " --slurm --dry-run --partition gpu --gpus-per-task 1 "
+          "--cpus-per-task 4 --time 4:00:00 --array-parallelism 3 --set train.lr=0.01 --results " +
+          (dir_ / "results").string() + " --db " + (dir_ / "merged.db").string(),
+      false);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const std::string& text = result.output;
   for (const char* line :
@@ -70,7 +72,8 @@ TEST_F(SubmitCommandTest, BadArgumentsAreOneClearError) {
   result = e2e::runFerlab("submit " + config_ + " --slurm --dry-run --array-parallelism -1");
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.output.find("--array-parallelism -1"), std::string::npos) << result.output;
-  result = e2e::runFerlab("run " + config_ + " --cell 5 --dry-run --db " + (dir_ / "x.db").string());
+  result =
+      e2e::runFerlab("run " + config_ + " --cell 5 --dry-run --db " + (dir_ / "x.db").string());
   EXPECT_EQ(result.exit_code, 0) << "--dry-run lists every cell, whatever --cell says";
   result = e2e::runFerlab("run " + config_ + " --cell 5 --db " + (dir_ / "x.db").string());
   EXPECT_EQ(result.exit_code, 2) << result.output;

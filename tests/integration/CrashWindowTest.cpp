@@ -274,8 +274,8 @@ TEST_F(CrashWindowTest, ADiskFullDuringACheckpointIsOneClearErrorAndARerunFinish
     EXPECT_NE(runs[0].record.error.find("No space left on device"), std::string::npos);
     EXPECT_GE(store.epochs(runs[0].record.id).size(), 1u) << "the epochs recorded are kept";
   }
-  const auto check = e2e::runProgram("sqlite3", (disk / "ferlab.db").string() +
-                                                    " 'PRAGMA integrity_check'");
+  const auto check =
+      e2e::runProgram("sqlite3", (disk / "ferlab.db").string() + " 'PRAGMA integrity_check'");
   EXPECT_EQ(check.output, "ok\n");
   const auto grow = e2e::runProgram("mount", "-o remount,size=200m " + disk.string());
   ASSERT_EQ(grow.exit_code, 0) << grow.output;

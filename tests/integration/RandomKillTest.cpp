@@ -43,7 +43,8 @@ Result readResult(const fs::path& db) {
   const tracking::SqliteStore store(db.string(), tracking::OpenMode::ReadOnly);
   const auto runs = store.listRuns("random_kill");
   if (runs.size() != 1u || runs[0].record.status != tracking::RunStatus::Finished) return result;
-  for (const auto& epoch : store.epochs(runs[0].record.id)) result.val_accuracy.push_back(epoch.val_accuracy);
+  for (const auto& epoch : store.epochs(runs[0].record.id))
+    result.val_accuracy.push_back(epoch.val_accuracy);
   result.best_epoch = runs[0].summary.best_epoch;
   for (const auto& prediction : store.predictions(runs[0].record.id, "PrivateTest")) {
     result.test_probabilities.insert(result.test_probabilities.end(),
@@ -75,7 +76,8 @@ bool runAndKill(const std::vector<std::string>& args, std::chrono::duration<doub
 }
 
 TEST(RandomKillTest, ThirtyKillsAtRandomInstantsAllResumeToTheUninterruptedResult) {
-  const fs::path root = fs::temp_directory_path() / ("ferlab_random_kill_" + std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("ferlab_random_kill_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root);
   const std::string config = (root / "tiny.toml").string();
@@ -85,14 +87,15 @@ TEST(RandomKillTest, ThirtyKillsAtRandomInstantsAllResumeToTheUninterruptedResul
                         << "\"\nsubset = 200\neval_subset = 0.05\n[model]\nbatch_norm = true\n"
                            "[augment]\nhflip = 0.5\n[train]\nepochs = 3\nseed = 11\nlr = 0.002\n";
   auto args = [&](const std::string& name) {
-    return std::vector<std::string>{"run", config, "--db", (root / name / "ferlab.db").string(),
+    return std::vector<std::string>{"run",       config,
+                                    "--db",      (root / name / "ferlab.db").string(),
                                     "--results", (root / name / "results").string(),
                                     "--threads", "1"};
   };
   const auto start = Clock::now();
-  const auto reference_run = e2e::runFerlab(
-      "run " + config + " --db " + (root / "reference/ferlab.db").string() + " --results " +
-      (root / "reference/results").string() + " --threads 1");
+  const auto reference_run =
+      e2e::runFerlab("run " + config + " --db " + (root / "reference/ferlab.db").string() +
+                     " --results " + (root / "reference/results").string() + " --threads 1");
   const std::chrono::duration<double> wall = Clock::now() - start;
   ASSERT_EQ(reference_run.exit_code, 0) << reference_run.output;
   const Result reference = readResult(root / "reference/ferlab.db");
@@ -111,7 +114,8 @@ TEST(RandomKillTest, ThirtyKillsAtRandomInstantsAllResumeToTheUninterruptedResul
     ASSERT_EQ(resumed.exit_code, 0) << "trial " << trial << " (kill after " << delay << " s)\n"
                                     << resumed.output;
     const Result result = readResult(root / name / "ferlab.db");
-    EXPECT_EQ(result.val_accuracy, reference.val_accuracy) << "trial " << trial << ", " << delay << " s";
+    EXPECT_EQ(result.val_accuracy, reference.val_accuracy)
+        << "trial " << trial << ", " << delay << " s";
     EXPECT_EQ(result.best_epoch, reference.best_epoch) << "trial " << trial;
     EXPECT_EQ(result.test_probabilities, reference.test_probabilities) << "trial " << trial;
   }
@@ -119,8 +123,10 @@ TEST(RandomKillTest, ThirtyKillsAtRandomInstantsAllResumeToTheUninterruptedResul
   // measured 8 of 30 with a reference slowed to 36 s); a trial whose run ended first still had
   // to agree. At least one kill must land, or the test tested nothing.
   EXPECT_GE(killed, 1) << "no kill landed mid-run";
-  std::printf("random kills: %d of %d trials killed mid-run (uninterrupted run %.1f s); all resumed "
-              "to the reference\n", killed, kTrials, wall.count());
+  std::printf(
+      "random kills: %d of %d trials killed mid-run (uninterrupted run %.1f s); all resumed "
+      "to the reference\n",
+      killed, kTrials, wall.count());
   fs::remove_all(root);
 }
 

@@ -41,7 +41,8 @@ std::string readText(const fs::path& path) {
 
 int countOf(const std::string& text, const std::string& needle) {
   int count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
   return count;
 }
 
@@ -80,7 +81,8 @@ std::pair<std::int64_t, std::string> runningOwner(const std::string& db) {
 }
 
 TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
-  const fs::path root = fs::temp_directory_path() / ("ferlab_workers_" + std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("ferlab_workers_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root);
   const std::string config = (root / "grid.toml").string();
@@ -89,7 +91,8 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
                         << (fs::path(FERLAB_BINARY).parent_path() / "test-cache").string()
                         << "\"\nsubset = 200\neval_subset = 0.05\n[augment]\nhflip = 0.5\n"
                            "[train]\nepochs = "
-                        << kEpochs << "\nlr = 0.002\n[grid]\n\"train.seed\" = [1, 2, 3, 4, 5, 6, 7, 8]\n";
+                        << kEpochs
+                        << "\nlr = 0.002\n[grid]\n\"train.seed\" = [1, 2, 3, 4, 5, 6, 7, 8]\n";
   const std::string db = (root / "ferlab.db").string();
   const pid_t parent = startFerlab({"run", config, "--workers", "8", "--db", db, "--results",
                                     (root / "results").string(), "--claim-timeout", "30"},
@@ -101,7 +104,8 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
     victim = runningOwner(db);
     if (victim.first == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_NE(victim.first, 0) << "no run was caught mid-training\n" << readText(root / "workers.log");
+  ASSERT_NE(victim.first, 0) << "no run was caught mid-training\n"
+                             << readText(root / "workers.log");
   ASSERT_EQ(::kill(static_cast<pid_t>(victim.first), SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(parent, &status, 0), parent);
@@ -122,16 +126,16 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
     const auto epochs = store.epochs(id);
     ASSERT_EQ(epochs.size(), static_cast<std::size_t>(kEpochs)) << id;
     for (int e = 0; e < kEpochs; ++e) EXPECT_EQ(epochs[static_cast<std::size_t>(e)].epoch, e + 1);
-    EXPECT_EQ(countOf(log, "run " + id + " finished"), 1) << id << " finished more than once\n" << log;
+    EXPECT_EQ(countOf(log, "run " + id + " finished"), 1) << id << " finished more than once\n"
+                                                          << log;
   }
 
   // The resumed run equals its cell trained alone (one thread, as each of 8 workers on 2 cores).
   const auto victim_row = store.getRun(victim.second);
   const std::string alone_db = (root / "alone.db").string();
-  const auto alone = e2e::runFerlab("run " + config + " --cell " +
-                                    std::to_string(victim_row.record.grid_index) +
-                                    " --threads 1 --db " + alone_db + " --results " +
-                                    (root / "alone").string());
+  const auto alone =
+      e2e::runFerlab("run " + config + " --cell " + std::to_string(victim_row.record.grid_index) +
+                     " --threads 1 --db " + alone_db + " --results " + (root / "alone").string());
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   const tracking::SqliteStore reference(alone_db, tracking::OpenMode::ReadOnly);
   const auto expected = reference.getRun(victim.second);
@@ -140,7 +144,8 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
   const auto got = store.predictions(victim.second, "PrivateTest");
   const auto want = reference.predictions(victim.second, "PrivateTest");
   ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].probabilities, want[i].probabilities);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i].probabilities, want[i].probabilities);
   fs::remove_all(root);
 }
 

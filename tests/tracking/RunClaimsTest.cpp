@@ -84,7 +84,8 @@ TEST_F(RunClaimsTest, ManyConnectionsRacingForOneRunYieldExactlyOneOwner) {
     threads.emplace_back([&, i] {
       SqliteStore store(path_);
       // Another host: only the claims decide, not the process table.
-      const auto result = store.claimRun(request("run-b", 1000 + i, 60, "host-" + std::to_string(i))).result;
+      const auto result =
+          store.claimRun(request("run-b", 1000 + i, 60, "host-" + std::to_string(i))).result;
       (result == ClaimResult::Claimed ? claimed : held)++;
     });
   }
@@ -200,7 +201,8 @@ TEST_F(RunClaimsTest, SchemaTenWidensTheStatusCheckOfAnOlderStore) {
       "'''failed''))') WHERE name = 'runs';"
       "PRAGMA writable_schema = OFF; ALTER TABLE epochs DROP COLUMN checkpoint_hash; "
       "PRAGMA user_version = 9;";
-  ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   EXPECT_NE(sqlite3_exec(db, "UPDATE runs SET status = 'interrupted'", nullptr, nullptr, nullptr),
