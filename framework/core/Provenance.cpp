@@ -1,6 +1,7 @@
 #include "framework/core/Provenance.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 // Written into the build folder by cmake/BuildStamp.cmake at every build (CMakeLists.txt,
@@ -18,11 +19,15 @@ std::string ferlabVersion() {
 }
 
 std::string utcNowIso8601() {
-  const std::time_t now = std::time(nullptr);
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const std::time_t seconds = system_clock::to_time_t(now);
+  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis));
   return text;
 }
 

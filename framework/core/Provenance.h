@@ -17,7 +17,9 @@ std::string gitCommit();
 /// FERLab's own version (the CMake project version, stamped at build time).
 std::string ferlabVersion();
 
-/// Current UTC time as ISO 8601, e.g. "2026-11-21T09:13:00Z".
+/// Current UTC time as ISO 8601 with milliseconds, e.g. "2026-11-21T09:13:00.042Z". The
+/// milliseconds matter: "failed before this invocation" (GridRunOptions::retry_failed_before)
+/// compares these strings, and a rerun often starts within the second its run failed.
 std::string utcNowIso8601();
 
 /// Seconds since the Unix epoch (wall clock), as a double with sub-second resolution.

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -252,7 +253,17 @@ TEST_F(CrashWindowTest, ADiskFullDuringACheckpointIsOneClearErrorAndARerunFinish
   ASSERT_EQ(::geteuid(), 0u) << "mounting the test's tmpfs needs root (CI runs as root)";
   const fs::path disk = root_ / "full_disk";
   fs::create_directories(disk);
-  const auto mount = e2e::runProgram("mount", "-t tmpfs -o size=40m tmpfs " + disk.string());
+  // Room for epoch 1 (best.pt, last.pt, the store) and not for epoch 2's new checkpoint next
+  // to them, sized from the reference run so the test follows the model's size.
+  std::uintmax_t checkpoints = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root_ / "reference" / "results")) {
+    if (entry.path().extension() == ".pt") checkpoints += entry.file_size();
+  }
+  ASSERT_GT(checkpoints, 0u);
+  const std::uintmax_t store_room = 4u << 20;
+  const std::string size_kib = std::to_string((checkpoints + store_room) / 1024);
+  const auto mount =
+      e2e::runProgram("mount", "-t tmpfs -o size=" + size_kib + "k tmpfs " + disk.string());
   ASSERT_EQ(mount.exit_code, 0) << mount.output;
   // Unmounted however the test ends, so the suite's clean-up can remove the folder.
   const std::unique_ptr<const fs::path, void (*)(const fs::path*)> unmount(

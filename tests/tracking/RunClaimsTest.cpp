@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +18,7 @@
 
 #include "framework/core/Errors.h"
 #include "framework/core/FilesystemType.h"
+#include "framework/core/Provenance.h"
 #include "framework/tracking/RunArchive.h"
 #include "framework/tracking/SqliteStore.h"
 
@@ -130,7 +132,10 @@ TEST_F(RunClaimsTest, AnOwnerWhoseProcessIsGoneFromThisHostIsTakenOverAtOnce) {
   // WNOWAIT waits for the exit and leaves the child unreaped, a zombie, whatever the load.
   siginfo_t exited{};
   ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOWAIT), 0);
-  ClaimRequest zombie_check = request("run-a", ::getpid() + 1, 3600);
+  // The claimer's pid must differ from the owner's: on a quiet machine the child is often
+  // getpid() + 1, and a claimer with the owner's own pid is the owner itself.
+  const pid_t other = std::max(child, ::getpid()) + 1;
+  ClaimRequest zombie_check = request("run-a", other, 3600);
   EXPECT_EQ(alive.claimRun(zombie_check).result, ClaimResult::TakenOver);
   alive.releaseClaim("run-a", zombie_check.token);
   ASSERT_EQ(dead.claimRun(request("run-a", child, 3600)).result, ClaimResult::Claimed);
@@ -139,7 +144,7 @@ TEST_F(RunClaimsTest, AnOwnerWhoseProcessIsGoneFromThisHostIsTakenOverAtOnce) {
   ClaimRequest next = request("run-a", ::getpid(), 3600);
   EXPECT_EQ(alive.claimRun(next).result, ClaimResult::TakenOver);
   // A live owner on this host (this very process) is respected.
-  ClaimRequest third = request("run-a", ::getpid() + 1, 3600);
+  ClaimRequest third = request("run-a", other, 3600);
   EXPECT_EQ(alive.claimRun(third).result, ClaimResult::HeldByOther);
 }
 
@@ -172,6 +177,23 @@ TEST_F(RunClaimsTest, AReleasedRunIsClaimableAndFinishedOrFreshlyFailedRunsAreNo
   const Claim restarted = store.claimRun(retry);
   EXPECT_EQ(restarted.result, ClaimResult::Claimed);
   EXPECT_EQ(restarted.previous, RunStatus::Failed);
+}
+
+// A rerun often starts within the second its run failed (CI saw it): the failure must still
+// count as before the rerun, so the times compare to the millisecond.
+TEST_F(RunClaimsTest, ARunThatFailedMillisecondsBeforeTheInvocationIsRetried) {
+  SqliteStore store(path_);
+  const auto failing = request("run-a", 100);
+  ASSERT_EQ(store.claimRun(failing).result, ClaimResult::Claimed);
+  store.writeAsOwner(failing.token);
+  store.failRun("run-a", "disk full");
+  store.writeAsOwner("");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto rerun = request("run-a", 200);
+  rerun.retry_failed_before = core::utcNowIso8601();
+  EXPECT_EQ(store.claimRun(rerun).result, ClaimResult::Claimed)
+      << "failed at " << store.getRun("run-a").record.ended_at << ", rerun at "
+      << rerun.retry_failed_before;
 }
 
 TEST_F(RunClaimsTest, AnInterruptedRunIsMarkedSoAndResumedByTheNextClaimer) {
