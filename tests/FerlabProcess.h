@@ -2,7 +2,9 @@
 // Running the real `ferlab` binary (FERLAB_BINARY) from end-to-end tests, and copying small
 // slices of FER2013 into a test folder. Shared by tests/integration and tests/cli.
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -40,6 +42,24 @@ inline CommandResult runProgram(const std::string& binary, const std::string& ar
 inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
                                const std::string& environment = "") {
   return runProgram(FERLAB_BINARY, arguments, merge_stderr, environment);
+}
+
+/// Starts `ferlab args...` (FERLAB_BINARY, no shell) in the background with stdout and stderr
+/// in `log` (created or truncated; "/dev/null" discards them); returns its pid for kill(2) and
+/// waitpid(2).
+inline pid_t startFerlab(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(FERLAB_BINARY)};
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(FERLAB_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 /// Copies the first `count` files (by name) of `from` whose name starts with `prefix` into

@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);
     throw UsageError(fmt::format("unknown command '{}' (see ferlab --help)", command));
+  } catch (const Interrupted& stop) {
+    // Asked to stop, not failed: the run is recorded as interrupted and resumes.
+    fmt::print(stderr, "ferlab {}: stopped: {}\n", command, stop.what());
+    return stop.exitCode();
   } catch (const Error& error) {
     fmt::print(stderr, "ferlab {}: error: {}\n", command, error.what());
     return error.exitCode();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -400,6 +401,7 @@ void writeDatasetCache(const Dataset& dataset, const std::string& path) {
   // own file, and rename() makes whichever finishes last the complete entry.
   const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
   bool written = false;
+  int write_errno = 0;  // why the stream failed (ENOSPC on a full disk), read right after it
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (out) {
@@ -407,13 +409,16 @@ void writeDatasetCache(const Dataset& dataset, const std::string& path) {
       writeBody(dataset, writer);
       writer.u64(writer.checksum());
       out.flush();
-      written = static_cast<bool>(out);
     }
+    written = static_cast<bool>(out);
+    if (!written) write_errno = errno;
   }
   if (written) fs::rename(temporary, target, error);
   if (!written || error) {
-    fs::remove(temporary, error);
-    throw DataError(fmt::format("{}: cannot write dataset cache", path));
+    const std::string reason = written ? error.message() : std::strerror(write_errno);
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw DataError(fmt::format("{}: cannot write dataset cache: {}", path, reason));
   }
 }
 

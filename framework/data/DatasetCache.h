@@ -13,7 +13,8 @@
 
 namespace ferlab::data {
 
-/// Writes `dataset` to `path` atomically (temp file + rename). Throws DataError.
+/// Writes `dataset` to `path` atomically (temp file + rename). Throws DataError naming `path`
+/// and the reason (e.g. "No space left on device"); no partial file is left behind.
 void writeDatasetCache(const Dataset& dataset, const std::string& path);
 
 /// Reads a cache file; std::nullopt when it does not exist. A corrupt or truncated file is

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -116,6 +118,23 @@ void refuseNetworkFilesystem(const std::string& path) {
       path, type.name));
 }
 
+// A writer needs the file and its folder (SQLite creates the -wal and -shm files beside the
+// store); without them SQLite says only "unable to open database file" or fails at the
+// first commit, so say why up front. access() reports a read-only mount even to root.
+void refuseReadOnly(const std::string& path) {
+  std::error_code error;
+  const bool exists = std::filesystem::exists(path, error);
+  const std::filesystem::path target = exists ? std::filesystem::path(path) : folderOf(path);
+  for (const auto& needed : {target, folderOf(path)}) {
+    if (writable(needed)) continue;
+    const int reason = errno;
+    throw StoreError(fmt::format(
+        "{}: the store cannot be written ({}: {}): recording needs write access to the store "
+        "and its folder; read-only commands (ls, show, report, export) still work",
+        path, needed.string(), std::strerror(reason)));
+  }
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, OpenMode mode, Journal journal)
@@ -126,6 +145,7 @@ SqliteStore::SqliteStore(const std::string& path, OpenMode mode, Journal journal
   }
   if (journal == Journal::Wal) refuseNetworkFilesystem(path_);
   createParentFolders(path_);
+  refuseReadOnly(path_);
   const int rc =
       sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   // The destructor does not run when the constructor throws, so close here on any failure.

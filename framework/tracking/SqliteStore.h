@@ -297,7 +297,9 @@ class SqliteStore {
  public:
   /// Opens the store at `path` as `mode` says (see OpenMode): read-write sets `journal` and
   /// migrates the schema to the current version; both modes set a 60 s busy timeout.
-  /// Throws StoreError naming `path` (and, for WAL on a network filesystem, its type).
+  /// Throws StoreError naming `path` (and, for WAL on a network filesystem, its type; for a
+  /// read-write open of a store or folder that cannot be written, the reason, e.g. a
+  /// read-only mount).
   explicit SqliteStore(const std::string& path, OpenMode mode = OpenMode::ReadWrite,
                        Journal journal = Journal::Wal);
   ~SqliteStore();

@@ -57,17 +57,7 @@ Result readResult(const fs::path& db) {
 /// Starts `ferlab run` (output discarded), kills it with SIGKILL after `delay`; true when the
 /// kill landed (the process had not finished yet).
 bool runAndKill(const std::vector<std::string>& args, std::chrono::duration<double> delay) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    std::vector<char*> argv{const_cast<char*>(FERLAB_BINARY)};
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(FERLAB_BINARY, argv.data());
-    ::_exit(127);
-  }
+  const pid_t pid = e2e::startFerlab(args, "/dev/null");
   std::this_thread::sleep_for(delay);
   ::kill(pid, SIGKILL);
   int status = 0;

@@ -46,22 +46,6 @@ int countOf(const std::string& text, const std::string& needle) {
   return count;
 }
 
-/// Starts `ferlab args...` with stdout and stderr in `log`; returns its pid.
-pid_t startFerlab(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv{const_cast<char*>(FERLAB_BINARY)};
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(FERLAB_BINARY, argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 /// The worker that trains a run which has recorded at least one epoch and not all, or 0.
 std::pair<std::int64_t, std::string> runningOwner(const std::string& db) {
   if (!fs::exists(db)) return {0, ""};
@@ -94,9 +78,9 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
                         << kEpochs
                         << "\nlr = 0.002\n[grid]\n\"train.seed\" = [1, 2, 3, 4, 5, 6, 7, 8]\n";
   const std::string db = (root / "ferlab.db").string();
-  const pid_t parent = startFerlab({"run", config, "--workers", "8", "--db", db, "--results",
-                                    (root / "results").string(), "--claim-timeout", "30"},
-                                   root / "workers.log");
+  const pid_t parent = e2e::startFerlab({"run", config, "--workers", "8", "--db", db, "--results",
+                                         (root / "results").string(), "--claim-timeout", "30"},
+                                        root / "workers.log");
   // Kill the worker of the first run caught between its first and last epoch.
   std::pair<std::int64_t, std::string> victim{0, ""};
   const auto deadline = Clock::now() + std::chrono::minutes(5);
