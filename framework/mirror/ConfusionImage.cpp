@@ -22,6 +22,8 @@ PngImage renderConfusionPng(const std::vector<std::int64_t>& counts,
   cv::Mat image(height, width, CV_8UC3, cv::Scalar(255, 255, 255));  // BGR
   const auto font = cv::FONT_HERSHEY_SIMPLEX;
   cv::putText(image, title, {8, 22}, font, 0.55, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::putText(image, "true \\ pred.", {6, kTop - 10}, font, 0.4, cv::Scalar(90, 90, 90), 1,
+              cv::LINE_AA);
   for (int t = 0; t < k; ++t) {
     std::int64_t row_total = 0;
     for (int p = 0; p < k; ++p) row_total += counts[t * k + p];
