@@ -5,7 +5,8 @@ Trains a tiny run (200 images, 3 epochs) with the real binary, then reads DIR wi
 tensorboard.backend.event_processing.event_accumulator.EventAccumulator (tensorboard from
 scripts/python.lock) and checks that every per-epoch scalar equals the store's epochs row
 (read with sqlite3; event files hold float32) and that both confusion-matrix images are there
-as PNGs of the size the event says.
+as PNGs; then that a --tensorboard folder that cannot be created (a regular file) logs one
+warning and the run still finishes with all its epochs in the store.
 
 usage: tensorboard_reader_test.py FERLAB DATA_DIR WORK_DIR CACHE_DIR
 """
@@ -26,6 +27,22 @@ SCALARS = {  # TensorBoard tag -> column of the store's epochs table
     "lr": "lr",
     "images_per_sec": "images_per_sec",
 }
+
+
+def check_failing_mirror(ferlab, config, work):
+    """A mirror that cannot write (DIR is a regular file) warns once; the run still finishes."""
+    blocked = work / "not-a-folder"
+    blocked.write_text("x")
+    db = work / "failing.db"
+    result = subprocess.run([str(ferlab), "run", str(config), "--db", str(db), "--results",
+                             str(work / "failing-results"), "--tensorboard", str(blocked)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert result.returncode == 0, result.stdout
+    warnings = [line for line in result.stdout.splitlines() if "TensorBoard mirror off" in line]
+    assert len(warnings) == 1, result.stdout
+    store = sqlite3.connect(db)
+    assert store.execute("SELECT status FROM runs").fetchall() == [("finished",)]
+    assert store.execute("SELECT COUNT(*) FROM epochs").fetchone() == (3,)
 
 
 def main() -> int:
@@ -80,6 +97,7 @@ def main() -> int:
         assert image.encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n", tag
         assert image.width > 0 and image.height > 0, image
         assert image.step == last_epoch[0], (image.step, last_epoch)
+    check_failing_mirror(ferlab, config, work)
     print(f"ok: {len(SCALARS)} scalars x 3 epochs and 2 confusion images of run {run_id} "
           "read back by EventAccumulator")
     return 0
