@@ -106,7 +106,7 @@ int runCommand(const std::vector<std::string>& args) {
   }
   if (!parseCommandLine(args, options, positional,
                         "usage: ferlab run CONFIG [--set key=value]... [--device D] [--db PATH] "
-                        "[--workers N | --cell I [--shard]]",
+                        "[--tensorboard DIR] [--workers N | --cell I [--shard]]",
                         values)) {
     return 0;
   }
