@@ -2,7 +2,7 @@
 # Installs everything FERLab needs on a fresh Debian 12 machine, idempotently:
 # - Debian packages: compiler, OpenCV, SQLite, Boost, fmt, GoogleTest, toml++, nlohmann-json,
 #   Chromium (the report's browser test), Slurm and MUNGE (the `slurm` tests), sshfs and
-#   openssh-server (the `netfs` test);
+#   openssh-server (the `netfs` test), protobuf (TensorBoard event files);
 # - PyPI packages into the project's .venv/, pinned with hashes in scripts/python.lock: torch
 #   (its LibTorch, CUDA 13.0 build, is what CMake links), the Python references, the report's
 #   chart bundle (vl-convert-python) and the browser-test driver (playwright);
@@ -25,6 +25,10 @@ PACKAGES=(
   # The network-filesystem store test (tests/cli/network_store_test.sh): sshfs to a private
   # sshd on 127.0.0.1. As above, no daemon is started on install; the test starts its own.
   sshfs openssh-server
+  # `ferlab run --tensorboard`: TensorBoard event files are protobuf `Event` messages; the
+  # messages are TensorBoard's own .proto files (third_party/tensorboard/), compiled by
+  # protoc and linked against libprotobuf (framework/mirror/EventFileWriter.h).
+  libprotobuf-dev protobuf-compiler
 )
 
 missing=()

@@ -21,7 +21,7 @@ namespace ferlab::cli {
 namespace {
 
 struct RunArguments {
-  std::string config_path, db_path, device, results_dir, retry_failed_before;
+  std::string config_path, db_path, device, results_dir, retry_failed_before, tensorboard_dir;
   std::vector<std::string> overrides;
   int workers = 0, workers_per_gpu = 1, cell = -1, threads = 0, worker_slot = -1;
   double claim_timeout_s = 120;
@@ -44,6 +44,7 @@ std::vector<std::string> workerArguments(const RunArguments& run) {
                                    core::utcNowIso8601()};
   for (const auto& override : run.overrides) args.insert(args.end(), {"--set", override});
   if (!run.device.empty()) args.insert(args.end(), {"--device", run.device});
+  if (!run.tensorboard_dir.empty()) args.insert(args.end(), {"--tensorboard", run.tensorboard_dir});
   return args;
 }
 
@@ -78,6 +79,7 @@ int runCommand(const std::vector<std::string>& args) {
       ("device", po::value(&run.device), "cpu, cuda or cuda:N (overrides train.device)")
       ("db", po::value(&run.db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("results", po::value(&run.results_dir)->default_value("results"), "folder for runs/<id>/ checkpoints")
+      ("tensorboard", po::value(&run.tensorboard_dir), "also write each run's epochs and confusion matrices as a TensorBoard event file under DIR/<run name>_<run id>/")
       ("workers", po::value(&run.workers), "train with N worker processes sharing the grid through run claims")
       ("workers-per-gpu", po::value(&run.workers_per_gpu)->default_value(1), "with --workers on CUDA: workers packed onto one GPU")
       ("threads", po::value(&run.threads), "CPU threads per run (overrides train.threads)")
@@ -104,7 +106,7 @@ int runCommand(const std::vector<std::string>& args) {
   }
   if (!parseCommandLine(args, options, positional,
                         "usage: ferlab run CONFIG [--set key=value]... [--device D] [--db PATH] "
-                        "[--workers N | --cell I [--shard]]",
+                        "[--tensorboard DIR] [--workers N | --cell I [--shard]]",
                         values)) {
     return 0;
   }
@@ -138,6 +140,7 @@ int runCommand(const std::vector<std::string>& args) {
   run_options.claim_timeout_s = run.claim_timeout_s;
   run_options.wait_for_held = run.wait_for_held;
   run_options.retry_failed_before = run.retry_failed_before;
+  run_options.tensorboard_dir = run.tensorboard_dir;
   const auto outcome = train::runGrid(experiment, run_options);
   log::info(
       "experiment {}: {} finished, {} skipped (already finished), {} failed{}{}; store {}",

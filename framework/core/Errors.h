@@ -49,6 +49,13 @@ class TrainError : public Error {
   using Error::Error;
 };
 
+/// A mirror (TensorBoard event file) could not be written; the message names the file. The
+/// mirrors catch it themselves: it never reaches the CLI nor stops training. Exit code 1.
+class MirrorError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// This process no longer holds the claim on the run it was writing (SqliteStore::claimRun):
 /// another process took it over as stale. The run is not failed; its new owner goes on.
 /// Exit code 1.

@@ -29,6 +29,7 @@
 #include "framework/data/DatasetCache.h"
 #include "framework/data/Fer2013Reader.h"
 #include "framework/data/SealedTestSplit.h"
+#include "framework/mirror/TensorBoardMirror.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
 #include "framework/train/Checkpoints.h"
@@ -252,9 +253,13 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   record.started_at = core::utcNowIso8601();
   store.markRunning(record);
 
+  // A copy of what the store records, after the store has it (DESIGN.md, "Mirrors"). A resumed
+  // run gets a new event file holding the epochs trained from here on.
+  mirror::TensorBoardMirror tensorboard(options.tensorboard_dir, record.name, record.id);
   trainer.fit(
       [&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
         store.recordEpoch(record.id, epoch, summary);  // checks this process's claim first
+        tensorboard.epoch(epoch);
       },
       [&](const tracking::PhaseRecord& phase) { store.recordPhase(record.id, phase); });
 
@@ -267,12 +272,15 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   summary.test_accuracy = test.metrics.accuracy;
   summary.test_macro_f1 = test.metrics.macro_f1;
   summary.duration_s = stopwatch.seconds();
+  const std::vector<tracking::SplitMetrics> final_metrics = {
+      splitMetricsFrom(validation, dataset.class_names),
+      splitMetricsFrom(test, dataset.class_names)};
   store.finishRun(
-      record.id, summary,
-      {splitMetricsFrom(validation, dataset.class_names),
-       splitMetricsFrom(test, dataset.class_names)},
+      record.id, summary, final_metrics,
       {{data::splitName(data::Split::Val), predictionsFrom(validation, dataset.class_names.size())},
        {data::splitName(data::Split::Test), predictionsFrom(test, dataset.class_names.size())}});
+  for (const auto& split : final_metrics)
+    tensorboard.confusion(split, dataset.class_names, summary.last_epoch);
   log::info(
       "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | "
       "{:.0f} s",

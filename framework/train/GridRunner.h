@@ -39,6 +39,10 @@ struct GridRunOptions {
   /// of runGrid. Workers share their parent's, so one worker's failure is not retried by the
   /// next.
   std::string retry_failed_before;
+  /// Not empty: mirror every run into TensorBoard under this folder (`--tensorboard DIR`):
+  /// one event file per run in <dir>/<run name>_<run id>/ (mirror/TensorBoardMirror.h). The
+  /// store stays the source of truth; a failing mirror logs one warning and never stops a run.
+  std::string tensorboard_dir;
 };
 
 /// What happened to the runs of one invocation.

@@ -4,6 +4,7 @@
 #include "framework/config/Config.h"
 #include "framework/core/Core.h"
 #include "framework/data/Data.h"
+#include "framework/mirror/Mirror.h"
 #include "framework/models/Models.h"
 #include "framework/report/Report.h"
 #include "framework/tracking/Tracking.h"
@@ -27,6 +28,7 @@ static_assert(std::is_function_v<decltype(train::evaluateOnDataset)>);
 static_assert(std::is_function_v<decltype(report::renderHtmlReport)>);
 static_assert(std::is_class_v<tracking::SqliteStore>);
 static_assert(std::is_function_v<decltype(core::writeFileAtomically)>);
+static_assert(std::is_class_v<mirror::TensorBoardMirror>);
 
 TEST(PublicHeaders, ChoicesFormatAsTheirTomlSpelling) {
   EXPECT_EQ(fmt::format("{}", config::ModelName::MobileNetV2), "mobilenet_v2");
