@@ -47,6 +47,10 @@ built=$(date +%s)
 echo "sanitize: build took $((built - start)) s"
 [[ ${SANITIZE_BUILD_ONLY:-0} == 1 ]] && exit 0
 
+# The report tests inline the chart bundle from reports/assets/ (ignored by git), written
+# from FERLAB_PYTHON's vl-convert package; a no-op when it is already there.
+bash scripts/install_report_assets.sh
+
 # A test executable that was not built shows up as <name>_NOT_BUILT without labels, so the
 # label filter keeps it out.
 rc=0
