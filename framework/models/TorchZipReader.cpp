@@ -71,7 +71,11 @@ torch::Tensor loadStorage(caffe2::serialize::PyTorchStreamReader& reader, const 
                                 size, numel, element_size));
   }
   auto storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-  std::memcpy(storage.data_ptr(), data.get(), static_cast<std::size_t>(numel) * element_size);
+  // An empty storage (a tensor with a zero dimension) has a null data_ptr(), and memcpy from or
+  // to null is undefined even for 0 bytes (UBSan's nonnull-attribute check).
+  if (numel > 0) {
+    std::memcpy(storage.data_ptr(), data.get(), static_cast<std::size_t>(numel) * element_size);
+  }
   return storage;
 }
 
