@@ -168,6 +168,18 @@ void writeOwner(torch::serialize::OutputArchive& archive, const CheckpointOwner&
   archive.write("owner_run_id", c10::IValue(owner.run_id));
 }
 
+void loadModelCheckpoint(torch::nn::Module& model, const std::string& path,
+                         const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    model.load(archive);
+  } catch (const c10::Error& error) {
+    throw TrainError(
+        fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
+  }
+}
+
 std::optional<CheckpointOwner> readOwner(const std::string& path) {
   try {
     torch::serialize::InputArchive archive;

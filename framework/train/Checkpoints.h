@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
@@ -65,6 +66,12 @@ void writeScalar(torch::serialize::OutputArchive& archive, const std::string& ke
 double readScalar(torch::serialize::InputArchive& archive, const std::string& key);
 
 void writeOwner(torch::serialize::OutputArchive& archive, const CheckpointOwner& owner);
+/// Loads `model`'s parameters and buffers from the checkpoint at `path` (best.pt: the module
+/// saved at the top of the archive) onto `device`. Throws TrainError "<path>: cannot load
+/// checkpoint: <reason>" when the file cannot be read or does not hold `model`'s tensors.
+void loadModelCheckpoint(torch::nn::Module& model, const std::string& path,
+                         const torch::Device& device);
+
 /// The owner recorded in the checkpoint at `path`; nullopt when it records none (written
 /// before owners were recorded). Throws TrainError when the file cannot be read.
 std::optional<CheckpointOwner> readOwner(const std::string& path);

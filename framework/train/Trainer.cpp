@@ -504,14 +504,7 @@ int Trainer::resume() {
 void Trainer::loadBestCheckpoint() {
   const auto path = bestCheckpointPath();
   if (!fs::exists(path)) throw TrainError(fmt::format("{}: no best checkpoint", path));
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, data_.device());
-    model_->load(archive);
-  } catch (const c10::Error& error) {
-    throw TrainError(
-        fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
-  }
+  loadModelCheckpoint(*model_, path, data_.device());
 }
 
 torch::Device resolveDevice(const std::string& name) {
