@@ -494,9 +494,11 @@ int Trainer::resume() {
     schedule_.restore(plateau);
     scaler_.load(archive);
     checkpoints_.reconcile(summary_.best_epoch);
-  } catch (const c10::Error& error) {
+  } catch (const Error&) {
+    throw;  // reconcile's TrainError names best.pt
+  } catch (const std::exception& error) {
     throw TrainError(fmt::format("{}: cannot resume from this checkpoint: {}", path,
-                                 error.what_without_backtrace()));
+                                 checkpointErrorReason(error)));
   }
   return completed_epochs_;
 }
