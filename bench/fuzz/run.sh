@@ -5,6 +5,7 @@
 # merges inputs that add coverage into tests/fuzz/corpus/<harness>/ (-merge=1), copies every
 # crash, leak, timeout or out-of-memory input into tests/fuzz/crashes/<harness>/, and prints
 # one row per harness: executions, executions per second, corpus files and bytes, crashes.
+# The committed corpus is re-minimised on every run and kept within a byte budget per harness.
 # Usage: bench/fuzz/run.sh [seconds per harness, default 60] [harness ...]
 #   harnesses: ConfigLoader Fer2013Csv ImageDecode SqliteStore WeightFile Checkpoint
 # Environment: FERLAB_FUZZ_JOBS (build jobs, default 2); FERLAB_FUZZ_MERGE=0 leaves the
@@ -22,6 +23,9 @@ if [ ${#harnesses[@]} -eq 0 ]; then
   harnesses=(ConfigLoader Fer2013Csv ImageDecode SqliteStore WeightFile Checkpoint)
 fi
 shared=${FERLAB_SHARED_DATA:-../shared/data}
+# Bytes of committed corpus per harness (FERLAB_FUZZ_CORPUS_BYTES), so the six stay well
+# under 2 MB together.
+budget=${FERLAB_FUZZ_CORPUS_BYTES:-250000}
 build=build-fuzz
 targets=()
 for h in "${harnesses[@]}"; do targets+=("${h}Fuzzer"); done
@@ -43,6 +47,8 @@ runtimeSeeds() {
       fi ;;
   esac
 }
+
+bytesIn() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
@@ -71,12 +77,29 @@ for h in "${harnesses[@]}"; do
   merge=${FERLAB_FUZZ_MERGE:-1}
   if [ "$h" = ImageDecode ] && [ "${FERLAB_FUZZ_SHARED_SEEDS:-0}" = 1 ]; then merge=0; fi
   if [ "$merge" = 1 ]; then
-    ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" \
+    # A minimal corpus over the committed one and this run's: the named seeds of
+    # tests/fuzz/make_seeds.sh stay, then every input that adds coverage (40-hex names).
+    minimized=$work/minimized
+    mkdir -p "$minimized"
+    find tests/fuzz/corpus/$h -type f -regextype posix-extended ! -regex '.*/[0-9a-f]{40}' -exec cp {} "$minimized/" \;
+    if ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" \
       nice -n 5 "$build/fuzz/${h}Fuzzer" -merge=1 -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
-      tests/fuzz/corpus/$h "$work/corpus" >"$work/merge.log" 2>&1 || true
+      "$minimized" tests/fuzz/corpus/$h "$work/corpus" >"$work/merge.log" 2>&1; then
+      # Within the byte budget: the largest fuzzer finds go first.
+      while [ "$(bytesIn "$minimized")" -gt "$budget" ]; do
+        largest=$(find "$minimized" -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' -printf '%s %p\n' |
+          sort -n | tail -1 | cut -d' ' -f2-)
+        [ -n "$largest" ] || break
+        rm "$largest"
+      done
+      rm -f tests/fuzz/corpus/$h/*
+      cp "$minimized"/* tests/fuzz/corpus/$h/
+    else
+      echo "   $h: merge failed (see $work/merge.log); corpus left as it was" >&2
+    fi
   fi
   files=$(find tests/fuzz/corpus/$h -type f | wc -l)
-  bytes=$(find tests/fuzz/corpus/$h -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  bytes=$(bytesIn tests/fuzz/corpus/$h)
   rows+=("$(printf '%-13s %10s %8s %7s %9s %7s' "$h" "${execs:-?}" "${rate:-?}" "$files" \
     "$bytes" "$crashes")")
   [ "$crashes" -eq 0 ] || echo "   $h: crash input(s) in tests/fuzz/crashes/$h, log $work/fuzz.log" >&2
