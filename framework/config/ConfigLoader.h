@@ -16,7 +16,8 @@
 // including file wins), the sections [data] [model] [augment] [balance] [train] [eval], and
 // [grid]. Grid keys are dotted config paths (`"train.lr" = [0.01, 0.001]`, or nested tables
 // `[grid.train] lr = [...]`) whose values are non-empty arrays; the runs are the Cartesian
-// product in the order the keys appear in the file (first key varies slowest).
+// product in the order the keys appear in the file (first key varies slowest), at most
+// 10,000 runs.
 //
 // Arrays of tables: `[[model.head]]` (hidden layers of a backbone's head) and
 // `[[train.phases]]` (freeze / fine-tune schedule). Their entry keys are declared like the

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "framework/config/ConfigLayers.h"
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
@@ -226,6 +228,27 @@ class Resolver {
   std::string default_name_;
 };
 
+/// The most runs one experiment's grid may expand to. Each run is resolved, hashed and kept
+/// in memory before anything trains, so a grid of a few axes with many values each (30^4 runs
+/// from a 300-byte file) would otherwise use gigabytes and minutes before the first error.
+constexpr std::size_t kMaxGridRuns = 10000;
+
+/// Throws ConfigError "file:line:column: [grid]: more than 10000 runs (30 train.lr x ...)" at
+/// the axis that takes the grid past kMaxGridRuns cells.
+void checkGridSize(const std::vector<Axis>& grid) {
+  std::size_t runs = 1;
+  std::string axes;
+  for (const Axis& axis : grid) {
+    axes += fmt::format("{}{} {}", axes.empty() ? "" : " x ", axis.values.size(), axis.key);
+    runs = axis.values.size() > kMaxGridRuns ? kMaxGridRuns + 1 : runs * axis.values.size();
+    if (runs > kMaxGridRuns) {
+      failAt(axis.values.front().origin,  // grid values come from files, never from --set
+             fmt::format("[grid]: more than {} runs ({}...); split the experiment into several",
+                         kMaxGridRuns, axes));
+    }
+  }
+}
+
 /// Cartesian product of the axes, first axis slowest.
 std::vector<std::vector<const Setting*>> gridCells(const std::vector<Axis>& grid) {
   std::vector<std::vector<const Setting*>> cells(1);
@@ -260,6 +283,7 @@ ExperimentGrid resolveGrid(Layers layers, const std::string& source,
   experiment.source = source;
   for (const Axis& axis : layers.grid) experiment.grid_keys.push_back(axis.key);
   const Resolver resolver(layers, source, default_name);
+  checkGridSize(layers.grid);
   const auto cells = gridCells(layers.grid);
   for (std::size_t i = 0; i < cells.size(); ++i) {
     experiment.runs.push_back(resolver.resolve(cells[i], static_cast<int>(i)));

@@ -351,6 +351,12 @@ void migrate(const Context& ctx) {
                         " is newer than this FERLab supports (" + std::to_string(target) +
                         "); upgrade FERLab");
   }
+  if (found < 0) {
+    // user_version is any 32-bit integer in the file header; a negative one would index
+    // before kMigrations (found by fuzzing, tests/fuzz/crashes/SqliteStore/).
+    throwError(ctx, "schema version " + std::to_string(found) +
+                        " is not one FERLab ever wrote: not a FERLab store, or a damaged one");
+  }
   if (found == target) return;  // the transaction rolls back having changed nothing
   for (int version = found; version < target; ++version) {
     if (version + 1 == 10) {

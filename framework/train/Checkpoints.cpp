@@ -117,9 +117,11 @@ void RunCheckpoints::reconcile(int best_epoch) const {
       throw TrainError(fmt::format("{}: holds epoch {}, but last.pt records best epoch {}",
                                    bestPath(), epoch.item<double>(), best_epoch));
     }
-  } catch (const c10::Error& error) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {
     throw TrainError(
-        fmt::format("{}: unreadable checkpoint: {}", bestPath(), error.what_without_backtrace()));
+        fmt::format("{}: unreadable checkpoint: {}", bestPath(), checkpointErrorReason(error)));
   }
 }
 
@@ -168,6 +170,24 @@ void writeOwner(torch::serialize::OutputArchive& archive, const CheckpointOwner&
   archive.write("owner_run_id", c10::IValue(owner.run_id));
 }
 
+std::string checkpointErrorReason(const std::exception& error) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error))
+    return torch_error->what_without_backtrace();
+  return error.what();
+}
+
+void loadModelCheckpoint(torch::nn::Module& model, const std::string& path,
+                         const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    model.load(archive);
+  } catch (const std::exception& error) {
+    throw TrainError(
+        fmt::format("{}: cannot load checkpoint: {}", path, checkpointErrorReason(error)));
+  }
+}
+
 std::optional<CheckpointOwner> readOwner(const std::string& path) {
   try {
     torch::serialize::InputArchive archive;
@@ -176,9 +196,9 @@ std::optional<CheckpointOwner> readOwner(const std::string& path) {
                           readString(archive, "owner_run_id")};
     if (owner.store_id.empty()) return std::nullopt;
     return owner;
-  } catch (const c10::Error& error) {
+  } catch (const std::exception& error) {
     throw TrainError(
-        fmt::format("{}: unreadable checkpoint: {}", path, error.what_without_backtrace()));
+        fmt::format("{}: unreadable checkpoint: {}", path, checkpointErrorReason(error)));
   }
 }
 

@@ -11,10 +11,12 @@
 // is always the best epoch last.pt knows (a kill between the old two saves left best.pt from
 // an unrecorded epoch).
 
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 
+#include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
@@ -65,6 +67,18 @@ void writeScalar(torch::serialize::OutputArchive& archive, const std::string& ke
 double readScalar(torch::serialize::InputArchive& archive, const std::string& key);
 
 void writeOwner(torch::serialize::OutputArchive& archive, const CheckpointOwner& owner);
+/// Why LibTorch could not read a checkpoint, for a TrainError: c10::Error's message without
+/// its C++ backtrace, or any other exception's what(). Loading a damaged file throws more than
+/// c10::Error: a damaged TorchScript type source inside the archive (code/__torch__.py) throws
+/// torch::jit::ErrorReport, a plain std::exception (found by fuzzing, tests/fuzz/crashes/).
+std::string checkpointErrorReason(const std::exception& error);
+
+/// Loads `model`'s parameters and buffers from the checkpoint at `path` (best.pt: the module
+/// saved at the top of the archive) onto `device`. Throws TrainError "<path>: cannot load
+/// checkpoint: <reason>" when the file cannot be read or does not hold `model`'s tensors.
+void loadModelCheckpoint(torch::nn::Module& model, const std::string& path,
+                         const torch::Device& device);
+
 /// The owner recorded in the checkpoint at `path`; nullopt when it records none (written
 /// before owners were recorded). Throws TrainError when the file cannot be read.
 std::optional<CheckpointOwner> readOwner(const std::string& path);

@@ -14,6 +14,7 @@
 #include "framework/core/Log.h"
 #include "framework/data/DatasetCache.h"
 #include "framework/data/SealedTestSplit.h"
+#include "framework/train/Checkpoints.h"
 #include "framework/train/DeviceDataset.h"
 #include "framework/train/GridRunner.h"
 #include "framework/train/Trainer.h"
@@ -91,14 +92,7 @@ void TrainedModel::loadCheckpoint(const std::string& path) {
     throw TrainError(
         fmt::format("{}: checkpoint not found (run {} has no selected epoch yet)", path, id_));
   }
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, torch::kCPU);
-    model_->load(archive);
-  } catch (const c10::Error& error) {
-    throw TrainError(
-        fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
-  }
+  loadModelCheckpoint(*model_, path, torch::kCPU);
 }
 
 std::vector<std::string> runClassNames(const tracking::SqliteStore& store, const std::string& id,

@@ -494,9 +494,11 @@ int Trainer::resume() {
     schedule_.restore(plateau);
     scaler_.load(archive);
     checkpoints_.reconcile(summary_.best_epoch);
-  } catch (const c10::Error& error) {
+  } catch (const Error&) {
+    throw;  // reconcile's TrainError names best.pt
+  } catch (const std::exception& error) {
     throw TrainError(fmt::format("{}: cannot resume from this checkpoint: {}", path,
-                                 error.what_without_backtrace()));
+                                 checkpointErrorReason(error)));
   }
   return completed_epochs_;
 }
@@ -504,14 +506,7 @@ int Trainer::resume() {
 void Trainer::loadBestCheckpoint() {
   const auto path = bestCheckpointPath();
   if (!fs::exists(path)) throw TrainError(fmt::format("{}: no best checkpoint", path));
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, data_.device());
-    model_->load(archive);
-  } catch (const c10::Error& error) {
-    throw TrainError(
-        fmt::format("{}: cannot load checkpoint: {}", path, error.what_without_backtrace()));
-  }
+  loadModelCheckpoint(*model_, path, data_.device());
 }
 
 torch::Device resolveDevice(const std::string& name) {

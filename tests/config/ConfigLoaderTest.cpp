@@ -873,6 +873,20 @@ TEST(ConfigGrid, Errors) {
             "exp.toml:4:7: grid.train.lr: grid key given twice");
 }
 
+// Found by fuzzing (tests/fuzz/crashes/ConfigLoader/): a 300-byte grid of 30^4 cells took
+// minutes and gigabytes before resolving its first run. The grid stops at 10,000 runs, at the
+// axis that crosses the limit; a grid of exactly 10,000 is fine.
+TEST(ConfigGrid, AtMostTenThousandRuns) {
+  std::string values;
+  for (int i = 1; i <= 100; ++i) values += (i > 1 ? ", " : "") + std::to_string(i);
+  const std::string two_axes =
+      "[grid]\n\"train.seed\" = [" + values + "]\n\"eval.batch_size\" = [" + values + "]\n";
+  EXPECT_EQ(parse(two_axes).runs.size(), 10000u);
+  EXPECT_EQ(parseError(two_axes + "\"train.epochs\" = [1, 2]\n"),
+            "exp.toml:4:19: [grid]: more than 10000 runs (100 train.seed x 100 eval.batch_size x "
+            "2 train.epochs...); split the experiment into several");
+}
+
 // --- hashing -------------------------------------------------------------------------------
 
 TEST(ConfigHash, StableAcrossKeyOrderWhitespaceAndForm) {
