@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,14 @@ inline CommandResult runProgram(const std::string& binary, const std::string& ar
 inline CommandResult runFerlab(const std::string& arguments, bool merge_stderr = true,
                                const std::string& environment = "") {
   return runProgram(FERLAB_BINARY, arguments, merge_stderr, environment);
+}
+
+/// The whole content of the file at `path` ("" when it cannot be read), e.g. a process's log.
+inline std::string readText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 /// Starts `ferlab args...` (FERLAB_BINARY, no shell) in the background with stdout and stderr

@@ -40,13 +40,6 @@ struct Outcome {
   std::vector<float> test_probabilities;
 };
 
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 Outcome readOutcome(const fs::path& db) {
   Outcome outcome;
   const SqliteStore store(db.string(), OpenMode::ReadOnly);
@@ -195,7 +188,7 @@ TEST_F(FaultInjectionTest, ADiskFullDuringAStoreCommitIsOneClearErrorAndARerunFi
   fillDisk(disk);
   int status = 0;
   ::waitpid(ferlab, &status, 0);
-  const std::string output = readText(log);
+  const std::string output = e2e::readText(log);
   ASSERT_TRUE(WIFEXITED(status)) << output;
   EXPECT_EQ(WEXITSTATUS(status), 1) << output;
   EXPECT_NE(output.find(db.string() + ": "), std::string::npos) << output;
@@ -249,12 +242,12 @@ TEST_F(FaultInjectionTest, AReadOnlyStoreIsOneClearErrorAndStaysReadable) {
   const fs::path db = disk / "ferlab.db";
   fs::copy_file(root_ / "reference/ferlab.db", db);
   ASSERT_EQ(tmpfs.remount("ro"), 0);
-  const std::string before = readText(db);
+  const std::string before = e2e::readText(db);
 
   // A new experiment has something to record: the error names the store and the cause.
   const std::string other = (root_ / "other.toml").string();
   {
-    std::string text = readText(config_);
+    std::string text = e2e::readText(config_);
     text.replace(text.find("name = \"faults\""), 15, "name = \"other\"");
     std::ofstream(other) << text;
   }
@@ -270,7 +263,7 @@ TEST_F(FaultInjectionTest, AReadOnlyStoreIsOneClearErrorAndStaysReadable) {
   const auto list = e2e::runFerlab("ls --db " + db.string() + " --json");
   EXPECT_EQ(list.exit_code, 0) << list.output;
   EXPECT_NE(list.output.find("\"status\": \"finished\""), std::string::npos) << list.output;
-  EXPECT_EQ(readText(db), before) << "the store changed";
+  EXPECT_EQ(e2e::readText(db), before) << "the store changed";
   ASSERT_EQ(tmpfs.remount("rw"), 0);
   expectIntact(db);
 }

@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -34,13 +36,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kTrainers = 8;
 constexpr int kEpochs = 2;
 constexpr int kCells = 400;  // more than 8 processes on 2 cores finish in 5 minutes
-
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::chrono::seconds loadDuration() {
   const char* configured = std::getenv("FERLAB_LOAD_SECONDS");
@@ -114,7 +109,7 @@ TEST(LoadTest, EightTrainersAndTwoReadersOnOneStoreForFiveMinutes) {
   for (int i = 0; i < kTrainers; ++i) {
     int status = 0;
     ::waitpid(trainers[i], &status, 0);
-    const std::string log = readText(root / ("trainer" + std::to_string(i) + ".log"));
+    const std::string log = e2e::readText(root / ("trainer" + std::to_string(i) + ".log"));
     ASSERT_TRUE(WIFEXITED(status)) << "trainer " << i << "\n" << log;
     // 143: stopped by the SIGTERM; 0: it had nothing left to train.
     EXPECT_TRUE(WEXITSTATUS(status) == 143 || WEXITSTATUS(status) == 0)

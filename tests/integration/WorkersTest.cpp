@@ -32,13 +32,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kCells = 8;
 constexpr int kEpochs = 3;
 
-std::string readText(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 int countOf(const std::string& text, const std::string& needle) {
   int count = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
@@ -89,11 +82,11 @@ TEST(WorkersTest, EightWorkersOneKilledTrainEveryRunExactlyOnce) {
     if (victim.first == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_NE(victim.first, 0) << "no run was caught mid-training\n"
-                             << readText(root / "workers.log");
+                             << e2e::readText(root / "workers.log");
   ASSERT_EQ(::kill(static_cast<pid_t>(victim.first), SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(parent, &status, 0), parent);
-  const std::string log = readText(root / "workers.log");
+  const std::string log = e2e::readText(root / "workers.log");
   // The parent reports the killed worker: exit code 1, and the grid is complete all the same.
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << log;
   EXPECT_NE(log.find("was killed by signal 9"), std::string::npos) << log;
