@@ -1,6 +1,7 @@
 #include "framework/mirror/MlflowClient.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include <curl/curl.h>
@@ -36,6 +37,13 @@ std::int64_t int64Field(const nlohmann::json& object, const char* key) {
   if (!object.contains(key)) return 0;
   const auto& field = object[key];
   return field.is_string() ? std::stoll(field.get<std::string>()) : field.get<std::int64_t>();
+}
+
+// JSON has no NaN or infinity; MLflow's protobuf JSON parser reads them as these strings.
+nlohmann::json metricValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return value;
 }
 
 std::string trimSlashes(std::string uri) {
@@ -176,7 +184,7 @@ void MlflowClient::logBatch(const std::string& run_id, const std::vector<MlflowM
     for (; next_metric < metrics.size() && items < kMaxItemsPerBatch; ++next_metric, ++items) {
       const auto& metric = metrics[next_metric];
       body["metrics"].push_back({{"key", metric.key},
-                                 {"value", metric.value},
+                                 {"value", metricValue(metric.value)},
                                  {"timestamp", metric.timestamp_ms},
                                  {"step", metric.step}});
     }
