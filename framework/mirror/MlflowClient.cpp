@@ -46,6 +46,13 @@ nlohmann::json metricValue(double value) {
   return value;
 }
 
+// The inverse of metricValue: "NaN", "Infinity" and "-Infinity" come back as strings.
+double metricValueOf(const nlohmann::json& metric) {
+  if (!metric.contains("value")) return 0;
+  const auto& value = metric["value"];
+  return value.is_string() ? std::stod(value.get<std::string>()) : value.get<double>();
+}
+
 std::string trimSlashes(std::string uri) {
   while (!uri.empty() && uri.back() == '/') uri.pop_back();
   return uri;
@@ -211,7 +218,7 @@ std::vector<MlflowMetric> MlflowClient::metricHistory(const std::string& run_id,
     if (!page_token.empty()) query.emplace_back("page_token", page_token);
     const auto page = get("metrics/get-history", query);
     for (const auto& metric : page.value("metrics", nlohmann::json::array())) {
-      history.push_back({metric.value("key", key), metric.value("value", 0.0),
+      history.push_back({metric.value("key", key), metricValueOf(metric),
                          int64Field(metric, "timestamp"), int64Field(metric, "step")});
     }
     page_token = page.value("next_page_token", "");
