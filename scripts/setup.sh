@@ -2,7 +2,7 @@
 # Installs everything FERLab needs on a fresh Debian 12 machine, idempotently:
 # - Debian packages: compiler, OpenCV, SQLite, Boost, fmt, GoogleTest, toml++, nlohmann-json,
 #   Chromium (the report's browser test), Slurm and MUNGE (the `slurm` tests), sshfs and
-#   openssh-server (the `netfs` test), protobuf (TensorBoard event files);
+#   openssh-server (the `netfs` test), protobuf (TensorBoard event files), libcurl (MLflow);
 # - PyPI packages into the project's .venv/, pinned with hashes in scripts/python.lock: torch
 #   (its LibTorch, CUDA 13.0 build, is what CMake links), the Python references, the report's
 #   chart bundle (vl-convert-python) and the browser-test driver (playwright);
@@ -29,6 +29,9 @@ PACKAGES=(
   # messages are TensorBoard's own .proto files (third_party/tensorboard/), compiled by
   # protoc and linked against libprotobuf (framework/mirror/EventFileWriter.h).
   libprotobuf-dev protobuf-compiler
+  # `ferlab run --mlflow` and `ferlab sync`: MLflow's REST API over HTTP(S) through a
+  # well-kept client rather than one of our own (framework/mirror/MlflowClient.h).
+  libcurl4-openssl-dev
 )
 
 missing=()

@@ -37,6 +37,8 @@ commands:
                   PublicTest; recorded as a run of kind ensemble
   merge SHARD... --into DB
                   combine shard stores (one per Slurm array task) into one store
+  sync --mlflow URI [RUN...]
+                  push what an MLflow tracking server is missing of the store's runs
   submit CONFIG --slurm
                   run a grid as a Slurm job array (one task per cell, shard stores)
                   and a dependent merge job
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     if (command == "import") return importCommand(args);
     if (command == "ensemble") return ensembleCommand(args);
     if (command == "merge") return mergeCommand(args);
+    if (command == "sync") return syncCommand(args);
     if (command == "submit") return submitCommand(args);
     if (command == "augment-preview") return augmentPreviewCommand(args);
     if (command == "version" || command == "--version") return versionCommand(args);

@@ -28,6 +28,7 @@ int archiveCommand(const std::vector<std::string>& args);
 int importCommand(const std::vector<std::string>& args);
 int ensembleCommand(const std::vector<std::string>& args);
 int mergeCommand(const std::vector<std::string>& args);
+int syncCommand(const std::vector<std::string>& args);
 int submitCommand(const std::vector<std::string>& args);
 
 }  // namespace ferlab::cli

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -21,7 +22,8 @@ namespace ferlab::cli {
 namespace {
 
 struct RunArguments {
-  std::string config_path, db_path, device, results_dir, retry_failed_before, tensorboard_dir;
+  std::string config_path, db_path, device, results_dir, retry_failed_before, tensorboard_dir,
+      mlflow_uri;
   std::vector<std::string> overrides;
   int workers = 0, workers_per_gpu = 1, cell = -1, threads = 0, worker_slot = -1;
   double claim_timeout_s = 120;
@@ -45,6 +47,7 @@ std::vector<std::string> workerArguments(const RunArguments& run) {
   for (const auto& override : run.overrides) args.insert(args.end(), {"--set", override});
   if (!run.device.empty()) args.insert(args.end(), {"--device", run.device});
   if (!run.tensorboard_dir.empty()) args.insert(args.end(), {"--tensorboard", run.tensorboard_dir});
+  if (!run.mlflow_uri.empty()) args.insert(args.end(), {"--mlflow", run.mlflow_uri});
   return args;
 }
 
@@ -66,6 +69,19 @@ int startWorkers(const RunArguments& run, const config::ExperimentGrid& experime
   return runWorkers(workerArguments(run), plan);
 }
 
+// --mlflow URI, else MLflow's own MLFLOW_TRACKING_URI when it names a tracking server (a
+// file: or databricks URI is MLflow's business, not a server FERLab can reach over REST).
+std::string mlflowUri(const std::string& option) {
+  if (!option.empty()) return option;
+  const char* from_environment = std::getenv("MLFLOW_TRACKING_URI");
+  if (from_environment == nullptr) return "";
+  const std::string uri = from_environment;
+  if (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) return uri;
+  if (!uri.empty())
+    log::warn("MLFLOW_TRACKING_URI={}: not an http(s) tracking server, runs are not mirrored", uri);
+  return "";
+}
+
 }  // namespace
 
 int runCommand(const std::vector<std::string>& args) {
@@ -80,6 +96,7 @@ int runCommand(const std::vector<std::string>& args) {
       ("db", po::value(&run.db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("results", po::value(&run.results_dir)->default_value("results"), "folder for runs/<id>/ checkpoints")
       ("tensorboard", po::value(&run.tensorboard_dir), "also write each run's epochs and confusion matrices as a TensorBoard event file under DIR/<run name>_<run id>/")
+      ("mlflow", po::value(&run.mlflow_uri), "also mirror each run to the MLflow tracking server at URI (default: $MLFLOW_TRACKING_URI when it is an http(s) URI)")
       ("workers", po::value(&run.workers), "train with N worker processes sharing the grid through run claims")
       ("workers-per-gpu", po::value(&run.workers_per_gpu)->default_value(1), "with --workers on CUDA: workers packed onto one GPU")
       ("threads", po::value(&run.threads), "CPU threads per run (overrides train.threads)")
@@ -111,6 +128,7 @@ int runCommand(const std::vector<std::string>& args) {
     return 0;
   }
   run.shard = values.count("shard") > 0;
+  run.mlflow_uri = mlflowUri(run.mlflow_uri);
   run.wait_for_held = values.count("wait-for-held") > 0;
   if (run.claim_timeout_s <= 0) {
     throw UsageError(
@@ -141,6 +159,7 @@ int runCommand(const std::vector<std::string>& args) {
   run_options.wait_for_held = run.wait_for_held;
   run_options.retry_failed_before = run.retry_failed_before;
   run_options.tensorboard_dir = run.tensorboard_dir;
+  run_options.mlflow_uri = run.mlflow_uri;
   const auto outcome = train::runGrid(experiment, run_options);
   log::info(
       "experiment {}: {} finished, {} skipped (already finished), {} failed{}{}; store {}",

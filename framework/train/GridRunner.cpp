@@ -29,6 +29,7 @@
 #include "framework/data/DatasetCache.h"
 #include "framework/data/Fer2013Reader.h"
 #include "framework/data/SealedTestSplit.h"
+#include "framework/mirror/MlflowMirror.h"
 #include "framework/mirror/TensorBoardMirror.h"
 #include "framework/models/ModelRegistry.h"
 #include "framework/tracking/SqliteStore.h"
@@ -256,36 +257,51 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
   // A copy of what the store records, after the store has it (DESIGN.md, "Mirrors"). A resumed
   // run gets a new event file holding the epochs trained from here on.
   mirror::TensorBoardMirror tensorboard(options.tensorboard_dir, record.name, record.id);
-  trainer.fit(
-      [&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
-        store.recordEpoch(record.id, epoch, summary);  // checks this process's claim first
-        tensorboard.epoch(epoch);
-      },
-      [&](const tracking::PhaseRecord& phase) { store.recordPhase(record.id, phase); });
+  // MLflow gets what the store holds of the run now (a resumed run's earlier epochs too).
+  mirror::MlflowMirror mlflow(options.mlflow_uri, store, record.id);
+  try {
+    trainer.fit(
+        [&](const tracking::EpochRecord& epoch, const tracking::RunSummary& summary) {
+          store.recordEpoch(record.id, epoch, summary);  // checks this process's claim first
+          tensorboard.epoch(epoch);
+          mlflow.epoch(epoch);
+        },
+        [&](const tracking::PhaseRecord& phase) { store.recordPhase(record.id, phase); });
 
-  // Protocol: the checkpoint was chosen on PublicTest; PrivateTest is evaluated once, here.
-  trainer.loadBestCheckpoint();
-  auto validation = trainer.evaluate(data::Split::Val);
-  useSourceNumbering(validation, splits);
-  const auto test = FinalEvaluation::onPrivateTest(trainer, splits.test);
-  auto summary = trainer.summary();
-  summary.test_accuracy = test.metrics.accuracy;
-  summary.test_macro_f1 = test.metrics.macro_f1;
-  summary.duration_s = stopwatch.seconds();
-  const std::vector<tracking::SplitMetrics> final_metrics = {
-      splitMetricsFrom(validation, dataset.class_names),
-      splitMetricsFrom(test, dataset.class_names)};
-  store.finishRun(
-      record.id, summary, final_metrics,
-      {{data::splitName(data::Split::Val), predictionsFrom(validation, dataset.class_names.size())},
-       {data::splitName(data::Split::Test), predictionsFrom(test, dataset.class_names.size())}});
-  for (const auto& split : final_metrics)
-    tensorboard.confusion(split, dataset.class_names, summary.last_epoch);
-  log::info(
-      "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% macro-F1 {:.3f} | "
-      "{:.0f} s",
-      record.id, summary.best_epoch, 100 * summary.best_val_accuracy, 100 * summary.test_accuracy,
-      summary.test_macro_f1, summary.duration_s);
+    // Protocol: the checkpoint was chosen on PublicTest; PrivateTest is evaluated once, here.
+    trainer.loadBestCheckpoint();
+    auto validation = trainer.evaluate(data::Split::Val);
+    useSourceNumbering(validation, splits);
+    const auto test = FinalEvaluation::onPrivateTest(trainer, splits.test);
+    auto summary = trainer.summary();
+    summary.test_accuracy = test.metrics.accuracy;
+    summary.test_macro_f1 = test.metrics.macro_f1;
+    summary.duration_s = stopwatch.seconds();
+    const std::vector<tracking::SplitMetrics> final_metrics = {
+        splitMetricsFrom(validation, dataset.class_names),
+        splitMetricsFrom(test, dataset.class_names)};
+    store.finishRun(
+        record.id, summary, final_metrics,
+        {{data::splitName(data::Split::Val),
+          predictionsFrom(validation, dataset.class_names.size())},
+         {data::splitName(data::Split::Test), predictionsFrom(test, dataset.class_names.size())}});
+    for (const auto& split : final_metrics)
+      tensorboard.confusion(split, dataset.class_names, summary.last_epoch);
+    mlflow.finish(final_metrics, summary.last_epoch);
+    log::info(
+        "run {} finished: best epoch {} val acc {:.2f}% | PrivateTest acc {:.2f}% "
+        "macro-F1 {:.3f} | {:.0f} s",
+        record.id, summary.best_epoch, 100 * summary.best_val_accuracy, 100 * summary.test_accuracy,
+        summary.test_macro_f1, summary.duration_s);
+  } catch (const Interrupted&) {
+    mlflow.end(mirror::MlflowStatus::Killed);
+    throw;
+  } catch (const ClaimLost&) {
+    throw;  // its new owner goes on mirroring the same MLflow run
+  } catch (...) {
+    mlflow.end(mirror::MlflowStatus::Failed);
+    throw;
+  }
 }
 
 // LibTorch's CPU allocator frees every activation buffer at the end of a step. glibc hands

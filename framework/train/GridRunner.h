@@ -43,6 +43,10 @@ struct GridRunOptions {
   /// one event file per run in <dir>/<run name>_<run id>/ (mirror/TensorBoardMirror.h). The
   /// store stays the source of truth; a failing mirror logs one warning and never stops a run.
   std::string tensorboard_dir;
+  /// Not empty: mirror every run to this MLflow tracking server (`--mlflow URI`, or
+  /// MLFLOW_TRACKING_URI) through its REST API (mirror/MlflowMirror.h). The store stays the
+  /// source of truth; a failing server logs one warning per run and never stops a run.
+  std::string mlflow_uri;
 };
 
 /// What happened to the runs of one invocation.
