@@ -69,10 +69,28 @@ int startWorkers(const RunArguments& run, const config::ExperimentGrid& experime
   return runWorkers(workerArguments(run), plan);
 }
 
-// --mlflow URI, else MLflow's own MLFLOW_TRACKING_URI when it names a tracking server (a
-// file: or databricks URI is MLflow's business, not a server FERLab can reach over REST).
-std::string mlflowUri(const std::string& option) {
+// The value every cell of the grid gives `key` (a [tracking] setting); one server or folder
+// serves the whole invocation, so cells that differ are a config error naming the key.
+std::string gridWide(const config::ExperimentGrid& experiment, const std::string& config_path,
+                     const char* key, std::string config::TrackingConfig::*field) {
+  const std::string& first = experiment.runs.front().config.tracking.*field;
+  for (const auto& resolved : experiment.runs) {
+    const std::string& value = resolved.config.tracking.*field;
+    if (value != first) {
+      throw ConfigError(fmt::format(
+          "{}: {} differs between grid cells ('{}' in {}, '{}' in {}); one value per grid",
+          config_path, key, first, experiment.runs.front().name, value, resolved.name));
+    }
+  }
+  return first;
+}
+
+// --mlflow URI, else [tracking] mlflow_uri, else MLflow's own MLFLOW_TRACKING_URI when it
+// names a tracking server (a file: or databricks URI is MLflow's business, not a server
+// FERLab can reach over REST).
+std::string mlflowUri(const std::string& option, const std::string& from_config) {
   if (!option.empty()) return option;
+  if (!from_config.empty()) return from_config;
   const char* from_environment = std::getenv("MLFLOW_TRACKING_URI");
   if (from_environment == nullptr) return "";
   const std::string uri = from_environment;
@@ -95,8 +113,8 @@ int runCommand(const std::vector<std::string>& args) {
       ("device", po::value(&run.device), "cpu, cuda or cuda:N (overrides train.device)")
       ("db", po::value(&run.db_path)->default_value(defaultDbPath()), "tracking store (SQLite)")
       ("results", po::value(&run.results_dir)->default_value("results"), "folder for runs/<id>/ checkpoints")
-      ("tensorboard", po::value(&run.tensorboard_dir), "also write each run's epochs and confusion matrices as a TensorBoard event file under DIR/<run name>_<run id>/")
-      ("mlflow", po::value(&run.mlflow_uri), "also mirror each run to the MLflow tracking server at URI (default: $MLFLOW_TRACKING_URI when it is an http(s) URI)")
+      ("tensorboard", po::value(&run.tensorboard_dir), "also write each run's epochs and confusion matrices as a TensorBoard event file under DIR/<run name>_<run id>/ (default: [tracking] tensorboard_dir)")
+      ("mlflow", po::value(&run.mlflow_uri), "also mirror each run to the MLflow tracking server at URI (default: [tracking] mlflow_uri, else $MLFLOW_TRACKING_URI when it is an http(s) URI)")
       ("workers", po::value(&run.workers), "train with N worker processes sharing the grid through run claims")
       ("workers-per-gpu", po::value(&run.workers_per_gpu)->default_value(1), "with --workers on CUDA: workers packed onto one GPU")
       ("threads", po::value(&run.threads), "CPU threads per run (overrides train.threads)")
@@ -128,7 +146,6 @@ int runCommand(const std::vector<std::string>& args) {
     return 0;
   }
   run.shard = values.count("shard") > 0;
-  run.mlflow_uri = mlflowUri(run.mlflow_uri);
   run.wait_for_held = values.count("wait-for-held") > 0;
   if (run.claim_timeout_s <= 0) {
     throw UsageError(
@@ -137,6 +154,13 @@ int runCommand(const std::vector<std::string>& args) {
   if (run.threads < 0) throw UsageError(fmt::format("--threads {}: give 1 or more", run.threads));
   if (run.worker_slot >= 0) log::setPrefix("w" + std::to_string(run.worker_slot));
   const auto experiment = config::loadExperiment(run.config_path, run.overrides);
+  run.mlflow_uri =
+      mlflowUri(run.mlflow_uri, gridWide(experiment, run.config_path, "tracking.mlflow_uri",
+                                         &config::TrackingConfig::mlflow_uri));
+  if (run.tensorboard_dir.empty()) {
+    run.tensorboard_dir = gridWide(experiment, run.config_path, "tracking.tensorboard_dir",
+                                   &config::TrackingConfig::tensorboard_dir);
+  }
   if (values.count("dry-run")) {
     for (const auto& resolved : experiment.runs) {
       fmt::print("{} {} {}\n", train::runId(experiment.name, resolved.config_hash), resolved.name,

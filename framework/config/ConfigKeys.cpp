@@ -91,6 +91,7 @@ std::vector<Key> declareKeys() {
   using T = TrainConfig;
   using E = EvalConfig;
   using F = ReferenceConfig;
+  using K = TrackingConfig;
   return {
       topKey("name", &R::experiment,
              {experimentName(), "experiment name; default: the experiment file's stem"}),
@@ -251,6 +252,16 @@ std::vector<Key> declareKeys() {
           {{}, "test-time augmentation", "ten_crop: Khaireddin & Chen 2021"}),
       key("eval.crop_size", &R::eval, &E::crop_size,
           {intRange(8), "ten_crop crop side in pixels, <= data.image_size"}),
+
+      key("tracking.mlflow_uri", &R::tracking, &K::mlflow_uri,
+          {httpUrlOrEmpty(),
+           "MLflow tracking server every run is mirrored to; \"\" = $MLFLOW_TRACKING_URI "
+           "or none. --mlflow overrides it",
+           "MLflow REST API 2.0", kExecution}),
+      key("tracking.tensorboard_dir", &R::tracking, &K::tensorboard_dir,
+          {anyValue(),
+           "folder of per-run TensorBoard event files; \"\" = none. --tensorboard overrides it", "",
+           kExecution}),
 
       key("reference.source", &R::reference, &F::source,
           {anyValue(),

@@ -161,6 +161,16 @@ Rule nonEmpty() {
           "non-empty"};
 }
 
+Rule httpUrlOrEmpty() {
+  return {[](const json& value) -> std::string {
+            const auto text = value.get<std::string>();
+            if (text.empty() || text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0)
+              return {};
+            return "expected \"\" or an http:// or https:// URI, got '" + text + "'";
+          },
+          "\"\" | http(s)://host:port"};
+}
+
 Rule experimentName() {
   return {[](const json& value) -> std::string {
             const auto text = value.get<std::string>();

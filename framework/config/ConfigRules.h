@@ -32,6 +32,7 @@ Rule nonNegative();  ///< >= 0
 Rule positive();     ///< > 0
 Rule oneOf(std::vector<std::string> allowed);
 Rule nonEmpty();
+Rule httpUrlOrEmpty();  ///< "" or http(s)://...
 Rule experimentName();  ///< non-empty, no '/' or '\' (it names report files)
 Rule inputSize();       ///< 0 or >= 32
 Rule trainableList();   ///< train.phases[].trainable entries

@@ -167,6 +167,14 @@ struct ReferenceConfig {
   int epochs = 0;                        ///< their training length; 0 = unknown
 };
 
+/// `[tracking]`: where runs are mirrored besides the store (execution settings, not in the
+/// run id). `ferlab run --mlflow` / `--tensorboard` override them; MLFLOW_TRACKING_URI is
+/// the fallback of mlflow_uri. One server and one folder per grid: cells may not differ.
+struct TrackingConfig {
+  std::string mlflow_uri;       ///< "" = none; else an http(s):// MLflow tracking server
+  std::string tensorboard_dir;  ///< "" = none; else the folder of the TensorBoard event files
+};
+
 /// One resolved run of an experiment.
 struct RunConfig {
   std::string experiment = "experiment";  ///< top-level `name`
@@ -177,6 +185,7 @@ struct RunConfig {
   BalanceConfig balance;
   TrainConfig train;
   EvalConfig eval;
+  TrackingConfig tracking;
   ReferenceConfig reference;
 };
 

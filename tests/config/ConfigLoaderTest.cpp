@@ -1079,6 +1079,9 @@ TEST(ConfigErrors, BadEnum) {
        "exp.toml:2:17: train.channels_last: expected a boolean, got integer"},
       {"[train]\ndevice = \"cuda:x\"",
        "exp.toml:2:10: train.device: expected auto, cpu, cuda or cuda:N, got 'cuda:x'"},
+      {"[tracking]\nmlflow_uri = \"file:///tmp/mlruns\"",
+       "exp.toml:2:14: tracking.mlflow_uri: expected \"\" or an http:// or https:// URI, got "
+       "'file:///tmp/mlruns'"},
   };
   for (const auto& [text, message] : cases) EXPECT_EQ(parseError(text), message) << text;
 }

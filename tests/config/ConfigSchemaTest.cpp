@@ -98,17 +98,24 @@ TEST(ConfigSchema, ResolvedJsonOfTheDefaultStructIsTheDefaultConfig) {
 TEST(ConfigIdentity, ExecutionKeysAreTheDeclaredOnes) {
   EXPECT_EQ(executionKeys(),
             (std::vector<std::string>{"data.cache_dir", "train.device", "train.threads",
-                                      "train.channels_last", "eval.batch_size"}));
+                                      "train.channels_last", "eval.batch_size",
+                                      "tracking.mlflow_uri", "tracking.tensorboard_dir"}));
 }
 
 TEST(ConfigIdentity, ExecutionKeysAreRecordedButDoNotChangeTheHash) {
   const ResolvedRun base = single("");
-  const std::vector<std::string> changes = {
-      "description=\"on the cluster\"", "data.cache_dir=\"/scratch/cache\"",
-      "train.device=\"cuda:1\"",        "train.threads=16",
-      "train.channels_last=true",       "eval.batch_size=64",
-      "reference.source=\"a paper\"",   "reference.claimed=0.7",
-      "reference.differences=[\"x\"]",  "reference.epochs=300"};
+  const std::vector<std::string> changes = {"description=\"on the cluster\"",
+                                            "data.cache_dir=\"/scratch/cache\"",
+                                            "train.device=\"cuda:1\"",
+                                            "train.threads=16",
+                                            "train.channels_last=true",
+                                            "eval.batch_size=64",
+                                            "tracking.mlflow_uri=\"http://mlflow.lab:5000\"",
+                                            "tracking.tensorboard_dir=\"tb\"",
+                                            "reference.source=\"a paper\"",
+                                            "reference.claimed=0.7",
+                                            "reference.differences=[\"x\"]",
+                                            "reference.epochs=300"};
   for (const std::string& change : changes) {
     const ResolvedRun changed = single("", {change});
     EXPECT_EQ(changed.config_hash, base.config_hash) << change;

@@ -13,10 +13,20 @@ the FERLab store (read with sqlite3).
           (exit 0, every run finished, every epoch stored); the server is restarted on the
           same backend, `ferlab sync` completes MLflow's copy, and a second sync adds nothing
           (every metric history keeps its length).
+  statuses  the live statuses and a resumed run (one-cell grids, 1000 images, 3 epochs):
+          trained without --mlflow and stopped by SIGTERM after epoch 1, the run resumes with
+          --mlflow: its mirror first sends the epoch trained while nothing was mirrored; a
+          second SIGTERM after epoch 2 leaves it KILLED in MLflow, with both epochs; a third
+          invocation, given the server by the config's [tracking] mlflow_uri instead of
+          --mlflow, finishes it (FINISHED, equal to the store). Another run whose checkpoint
+          folder is replaced by a file after epoch 1 fails: FAILED in MLflow, with epoch 1.
+
+Every run's params are the default config's 107 keys or more, so each push of params is split
+into log-batch calls of at most 100 (MLflow's limit), and equality checks that split.
 
 The server is killed at the end whatever happens (try/finally, and on SIGTERM from ctest).
 
-usage: mlflow_server_test.py live|killed FERLAB DATA_DIR WORK_DIR CACHE_DIR
+usage: mlflow_server_test.py live|killed|statuses FERLAB DATA_DIR WORK_DIR CACHE_DIR
 """
 import json
 import math
@@ -105,7 +115,7 @@ def close(a, b):
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def check_mirror(db, uri, experiment):
+def check_mirror(db, uri, experiment, expected_runs=2):
     """Asserts MLflow's copy equals the store; returns {(run, key): history length}."""
     from mlflow.tracking import MlflowClient
     client = MlflowClient(tracking_uri=uri)
@@ -113,11 +123,11 @@ def check_mirror(db, uri, experiment):
     store.row_factory = sqlite3.Row
     runs = store.execute("SELECT * FROM runs WHERE experiment = ? ORDER BY grid_index",
                          (experiment,)).fetchall()
-    assert len(runs) == 2, [dict(r) for r in runs]
+    assert len(runs) == expected_runs, [dict(r) for r in runs]
     found = client.get_experiment_by_name(experiment)
     assert found is not None, f"no MLflow experiment {experiment}"
     mlflow_runs = client.search_runs([found.experiment_id])
-    assert len(mlflow_runs) == 2, [r.info.run_name for r in mlflow_runs]
+    assert len(mlflow_runs) == expected_runs, [r.info.run_name for r in mlflow_runs]
     lengths = {}
     for run in runs:
         matches = [r for r in mlflow_runs if r.data.tags.get("ferlab.run_id") == run["id"]]
@@ -131,10 +141,11 @@ def check_mirror(db, uri, experiment):
         assert tags["ferlab.device"] == run["device"]
         params = flatten(json.loads(run["config_json"]), "", {})
         assert mirrored.data.params == params, set(mirrored.data.params.items()) ^ set(params.items())
+        assert len(params) > 100, len(params)  # more than one log-batch call of params
 
         epochs = store.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch",
                                (run["id"],)).fetchall()
-        assert len(epochs) == 2, len(epochs)
+        assert len(epochs) >= 1, run["id"]
         for key, column in EPOCH_METRICS.items():
             history = sorted((m.step, m.value) for m in
                              client.get_metric_history(mirrored.info.run_id, key))
@@ -144,6 +155,11 @@ def check_mirror(db, uri, experiment):
             lengths[(run["id"], key)] = len(history)
         splits = store.execute("SELECT split, loss, accuracy, macro_f1 FROM split_metrics "
                                "WHERE run_id = ? ORDER BY split", (run["id"],)).fetchall()
+        if run["status"] != "finished":  # no final metrics, in the store or in MLflow
+            assert not splits, splits
+            final = [k for k in mirrored.data.metrics if k.startswith(("Public", "Private"))]
+            assert not final, final
+            continue
         assert sorted(s["split"] for s in splits) == ["PrivateTest", "PublicTest"], splits
         for split in splits:
             for field in ("loss", "accuracy", "macro_f1"):
@@ -152,13 +168,99 @@ def check_mirror(db, uri, experiment):
                 assert len(history) == 1, (key, history)
                 assert close(history[0].value, split[field]), (key, history[0].value, split[field])
                 lengths[(run["id"], key)] = 1
-    print(f"MLflow at {uri} equals the store: 2 runs, {len(params)} params each, "
+    print(f"MLflow at {uri} equals the store: {len(runs)} run(s), {len(params)} params each, "
           f"{len(lengths)} metric histories")
     return lengths
 
 
+def epochs_stored(db):
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as store:
+            return store.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def run_until(command, db, epochs, then):
+    """Starts `command`, calls then(process) once the store holds `epochs` epochs, and
+    returns (exit code, output)."""
+    trainer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    while epochs_stored(db) < epochs:
+        if trainer.poll() is not None:
+            output = trainer.communicate()[0]
+            raise AssertionError(f"ended before epoch {epochs} was stored:\n{output}")
+        time.sleep(0.1)
+    then(trainer)
+    output = trainer.communicate()[0]
+    print(output)
+    return trainer.returncode, output
+
+
+def one_cell_grid(work, data, cache, name, seed):
+    config = work / f"{name}.toml"
+    config.write_text(
+        f'name = "{name}"\n[data]\n'
+        f'path = "{data}/fer2013"\ncache_dir = "{cache}"\nsubset = 1000\neval_subset = 0.05\n'
+        f"[train]\nepochs = 3\nlr = 0.002\nseed = {seed}\n")
+    return config
+
+
+def mlflow_status(uri, experiment):
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    assert len(runs) == 1, len(runs)
+    return runs[0].info.status
+
+
+def check_statuses(ferlab, data, work, cache, server):
+    db = work / "ferlab.db"
+    results = work / "results"
+
+    def run(config, mirrored):
+        command = [str(ferlab), "run", str(config), "--db", str(db), "--results", str(results)]
+        return command + (["--mlflow", server.uri] if mirrored else [])
+
+    # A resumed run: epoch 1 trained unmirrored, epoch 2 live, then KILLED, then FINISHED.
+    resumed = one_cell_grid(work, data, cache, "mlflow_resumed", 1)
+    code, _ = run_until(run(resumed, False), db, 1, lambda p: p.send_signal(signal.SIGTERM))
+    assert code == 143, code
+    code, _ = run_until(run(resumed, True), db, 2, lambda p: p.send_signal(signal.SIGTERM))
+    assert code == 143, code
+    assert mlflow_status(server.uri, "mlflow_resumed") == "KILLED"
+    check_mirror(db, server.uri, "mlflow_resumed", expected_runs=1)  # epochs 1 and 2
+    # The last invocation names the server in the config's [tracking] table, not --mlflow.
+    resumed.write_text(resumed.read_text() + f'[tracking]\nmlflow_uri = "{server.uri}"\n')
+    subprocess.run(run(resumed, False), check=True)
+    assert mlflow_status(server.uri, "mlflow_resumed") == "FINISHED"
+    check_mirror(db, server.uri, "mlflow_resumed", expected_runs=1)
+
+    # A run that fails after epoch 1: its checkpoint folder becomes a file (fails even as root).
+    failing = one_cell_grid(work, data, cache, "mlflow_failed", 2)
+
+    def break_checkpoints(_):
+        with sqlite3.connect(db) as store:
+            run_id = store.execute("SELECT id FROM runs WHERE experiment = 'mlflow_failed'"
+                                   ).fetchone()[0]
+        folder = results / "runs" / run_id
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+
+    before = epochs_stored(db)
+    code, output = run_until(run(failing, True), db, before + 1, break_checkpoints)
+    assert code == 1, (code, output)
+    with sqlite3.connect(db) as store:
+        status = store.execute("SELECT status FROM runs WHERE experiment = 'mlflow_failed'"
+                               ).fetchone()[0]
+    assert status == "failed", status
+    assert mlflow_status(server.uri, "mlflow_failed") == "FAILED"
+    check_mirror(db, server.uri, "mlflow_failed", expected_runs=1)
+
+
 def main() -> int:
     mode = sys.argv[1]
+    os.environ.pop("MLFLOW_TRACKING_URI", None)  # only --mlflow and [tracking] name the server
     ferlab, data, work, cache = (pathlib.Path(arg) for arg in sys.argv[2:6])
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -176,6 +278,9 @@ def main() -> int:
         command = [str(ferlab), "run", str(config), "--db", str(db), "--results",
                    str(work / "results"), "--mlflow", server.uri]
         started = time.time()
+        if mode == "statuses":
+            check_statuses(ferlab, data, work, cache, server)
+            return 0
         if mode == "live":
             subprocess.run(command, check=True)
             print(f"grid trained with --mlflow in {time.time() - started:.0f} s")
