@@ -100,7 +100,7 @@ TEST(ConfigDefaults, DefaultTomlMatchesRunConfigAndResolvesLikeAnEmptyFile) {
 
 TEST(ConfigDefaults, ParamsListEverySectionKeySorted) {
   const ResolvedRun run = single("");
-  EXPECT_EQ(run.params.size(), 72u);  // the arrays are empty: no params of theirs
+  EXPECT_EQ(run.params.size(), 74u);  // the arrays are empty: no params of theirs
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(run.params.front(), std::make_pair(std::string("augment.affine"), std::string("0.0")));
   EXPECT_EQ(paramOf(run, "train.lr"), "0.001");
@@ -395,7 +395,7 @@ TEST(ConfigHead, ResolvedJsonHoldsCompleteEntriesAndTheHashCoversThem) {
 
 TEST(ConfigHead, ParamsFlattenPerEntry) {
   const ResolvedRun run = single(kHead);
-  EXPECT_EQ(run.params.size(), 72u + 2 * 5);
+  EXPECT_EQ(run.params.size(), 74u + 2 * 5);
   EXPECT_TRUE(std::is_sorted(run.params.begin(), run.params.end()));
   EXPECT_EQ(paramOf(run, "model.head[0].units"), "256");
   EXPECT_EQ(paramOf(run, "model.head[0].activation"), "elu");
@@ -509,7 +509,7 @@ TEST(ConfigPhases, ResolvedJsonAndParams) {
           R"("name":"head","optimizer":"adam","train_frozen_bn":false,"trainable":["head"]},)"),
       std::string::npos)
       << run.resolved_json;
-  EXPECT_EQ(run.params.size(), 72u + 2 * 8);
+  EXPECT_EQ(run.params.size(), 74u + 2 * 8);
   EXPECT_EQ(paramOf(run, "train.phases[0].name"), "head");
   EXPECT_EQ(paramOf(run, "train.phases[0].trainable"), R"(["head"])");
   EXPECT_EQ(paramOf(run, "train.phases[1].name"), "phase2");
