@@ -146,10 +146,12 @@ void saveAtomically(torch::serialize::OutputArchive& archive, const std::string&
   if (error != 0) {
     std::error_code ignored;
     fs::remove(temporary, ignored);  // never leave a partial checkpoint behind
-    throw TrainError(
-        fmt::format("{}: writing the checkpoint failed: {}; nothing partial is "
-                    "left: free space and run the grid again",
-                    path, std::strerror(error)));
+    // The same command resumes once the cause is gone; say which cause to remove.
+    const bool full = error == ENOSPC || error == EDQUOT;
+    throw TrainError(fmt::format(
+        "{}: writing the checkpoint failed: {}; nothing partial is left: {} and run the grid "
+        "again",
+        path, std::strerror(error), full ? "free space" : "make the results folder writable"));
   }
   if (before_rename) before_rename(temporary);
   fs::rename(temporary, path);

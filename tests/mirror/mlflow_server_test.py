@@ -243,7 +243,7 @@ def check_statuses(ferlab, data, work, cache, server):
             run_id = store.execute("SELECT id FROM runs WHERE experiment = 'mlflow_failed'"
                                    ).fetchone()[0]
         folder = results / "runs" / run_id
-        shutil.rmtree(folder)
+        folder.rename(folder.with_name(run_id + ".moved"))  # atomic, even mid-write
         folder.write_text("not a folder")
 
     before = epochs_stored(db)
