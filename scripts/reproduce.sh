@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Trains the reproduction grids of experiments/reproduce/ one after another into their own
-# store and results folder, then archives every finished run into results/reproductions/
-# (compact, lossless records that are committed; `ferlab import` reads them back).
+# Trains the reproduction grids of experiments/reproduce/ into their own store and results
+# folder, then archives every finished run into results/reproductions/ (compact, lossless
+# records that are committed; `ferlab import` reads them back).
+# Breadth first: the first cell of every experiment (its first seed or backbone), then the
+# remaining cells, so every reference of the ledger gets a number before any gets three seeds.
 # Grids resume: run it again after an interruption and it continues where it stopped.
 #
 #   scripts/reproduce.sh [OUT] [EXPERIMENT.toml...]
@@ -27,10 +29,17 @@ if [ ${#experiments[@]} -eq 0 ]; then
   )
 fi
 mkdir -p "$out"
-for experiment in "${experiments[@]}"; do
+
+# train EXPERIMENT [--cell I]: one grid (or one cell of it), then archive what finished.
+train() {
+  local experiment="$1"
+  shift
   # A failed run is recorded as failed; go on with the next grid rather than stop the queue.
-  "$ferlab" run "$experiment" --db "$out/ferlab.db" --results "$out" || \
-    echo "reproduce.sh: $experiment ended with failures (see $out/ferlab.db)" >&2
+  "$ferlab" run "$experiment" --db "$out/ferlab.db" --results "$out" "$@" || \
+    echo "reproduce.sh: $experiment $* ended with failures (see $out/ferlab.db)" >&2
   "$ferlab" archive --db "$out/ferlab.db" -o results/reproductions \
     -e "$(sed -n 's/^name = "\(.*\)"/\1/p' "$experiment" | head -1)"
-done
+}
+
+for experiment in "${experiments[@]}"; do train "$experiment" --cell 0; done
+for experiment in "${experiments[@]}"; do train "$experiment"; done
