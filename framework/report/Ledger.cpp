@@ -4,10 +4,12 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "framework/config/ConfigLoader.h"
 #include "framework/core/Errors.h"
@@ -76,6 +78,71 @@ Interval bootstrapMeanAccuracy(const std::vector<TestPredictions>& runs, int res
   return {estimate, quantile(means, 0.025), quantile(means, 0.975)};
 }
 
+void eraseKey(nlohmann::json& config, const std::string& dotted) {
+  const auto dot = dotted.find('.');
+  if (dot == std::string::npos) {
+    config.erase(dotted);
+    return;
+  }
+  const auto section = config.find(dotted.substr(0, dot));
+  if (section != config.end() && section->is_object()) section->erase(dotted.substr(dot + 1));
+}
+
+/// LedgerEntry::recipe of a run: what it is, less its seed. Annotations go too, so a reworded
+/// [reference] still matches the runs recorded under the old wording.
+std::string recipeOf(const config::RunConfig& config) {
+  nlohmann::json json = nlohmann::json::parse(config::resolvedJson(config));
+  for (const std::string& key : config::executionKeys()) eraseKey(json, key);
+  eraseKey(json, "train.seed");
+  json.erase("description");
+  json.erase("reference");
+  return json.dump();
+}
+
+/// A recipe as "section.key" -> JSON value text (top-level scalars under their own name).
+std::map<std::string, std::string> flatRecipe(const std::string& recipe) {
+  std::map<std::string, std::string> flat;
+  for (const auto& [section, value] : nlohmann::json::parse(recipe).items()) {
+    if (!value.is_object()) {
+      flat[section] = value.dump();
+      continue;
+    }
+    for (const auto& [key, field] : value.items()) flat[section + "." + key] = field.dump();
+  }
+  return flat;
+}
+
+/// Sets LedgerEntry::variant of every reference row: the keys whose values differ between the
+/// recipes of its experiment, as "key=value" (strings unquoted), joined by ", ".
+void labelVariants(std::vector<LedgerEntry>& entries) {
+  std::map<std::string, std::vector<LedgerEntry*>> by_experiment;
+  for (LedgerEntry& entry : entries) {
+    if (!entry.ensemble) by_experiment[entry.experiment].push_back(&entry);
+  }
+  for (auto& [experiment, rows] : by_experiment) {
+    std::vector<std::map<std::string, std::string>> flat;
+    for (const LedgerEntry* row : rows) flat.push_back(flatRecipe(row->recipe));
+    std::vector<std::string> differing;
+    for (const auto& [key, value] : flat.front()) {
+      const bool differs = std::any_of(flat.begin(), flat.end(), [&](const auto& other) {
+        const auto it = other.find(key);
+        return it == other.end() || it->second != value;
+      });
+      if (differs) differing.push_back(key);
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      std::vector<std::string> parts;
+      for (const std::string& key : differing) {
+        const auto it = flat[i].find(key);
+        if (it == flat[i].end()) continue;
+        const nlohmann::json value = nlohmann::json::parse(it->second);
+        parts.push_back(key + "=" + (value.is_string() ? value.get<std::string>() : it->second));
+      }
+      rows[i]->variant = fmt::format("{}", fmt::join(parts, ", "));
+    }
+  }
+}
+
 Verdict verdictOf(const LedgerEntry& entry) {
   if (entry.finished == 0) return Verdict::NoRuns;
   if (entry.claimed <= 0) return Verdict::NoClaim;
@@ -89,6 +156,7 @@ LedgerEntry entryFor(const tracking::SqliteStore& store,
                      const config::RunConfig& first, int resamples, std::uint64_t seed) {
   LedgerEntry entry;
   entry.experiment = rows.front()->record.experiment;
+  entry.recipe = recipeOf(first);
   entry.source = first.reference.source;
   entry.claimed = first.reference.claimed;
   entry.protocol = first.reference.protocol;
@@ -181,10 +249,11 @@ LedgerEntry ensembleEntryFor(
   return entry;
 }
 
-/// References by experiment name, then ensembles by PublicTest accuracy (best first), id.
+/// References by experiment name and variant, then ensembles by PublicTest accuracy (best
+/// first), id.
 bool ledgerOrder(const LedgerEntry& a, const LedgerEntry& b) {
   if (a.ensemble != b.ensemble) return !a.ensemble;
-  if (!a.ensemble) return a.experiment < b.experiment;
+  if (!a.ensemble) return std::tie(a.experiment, a.variant) < std::tie(b.experiment, b.variant);
   if (a.val_accuracy != b.val_accuracy) return a.val_accuracy > b.val_accuracy;
   return a.run_id < b.run_id;
 }
@@ -222,8 +291,10 @@ const char* verdictName(Verdict verdict) {
 std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int resamples,
                                      std::uint64_t seed) {
   const auto rows = store.listRuns();
-  std::map<std::string, std::vector<const tracking::RunRow*>> by_experiment;
-  std::map<std::string, config::RunConfig> first_config;
+  // Rows by (experiment, recipe): the seeds of one reproduction.
+  using RecipeKey = std::pair<std::string, std::string>;
+  std::map<RecipeKey, std::vector<const tracking::RunRow*>> by_recipe;
+  std::map<RecipeKey, config::RunConfig> first_config;
   // Reproduction runs by id, for the ensemble rows.
   std::map<std::string, std::pair<const tracking::RunRow*, config::RunConfig>> reference_runs;
   for (const auto& row : rows) {
@@ -237,13 +308,15 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
       continue;
     }
     if (config.reference.source.empty()) continue;
-    by_experiment[row.record.experiment].push_back(&row);
-    first_config.emplace(row.record.experiment, config);
+    const RecipeKey key{row.record.experiment, recipeOf(config)};
+    by_recipe[key].push_back(&row);
+    first_config.emplace(key, config);
     reference_runs.emplace(row.record.id, std::make_pair(&row, config));
   }
   std::vector<LedgerEntry> entries;
-  for (const auto& [experiment, runs] : by_experiment)
-    entries.push_back(entryFor(store, runs, first_config.at(experiment), resamples, seed));
+  for (const auto& [key, runs] : by_recipe)
+    entries.push_back(entryFor(store, runs, first_config.at(key), resamples, seed));
+  labelVariants(entries);
   for (const auto& row : rows) {
     if (row.record.kind != tracking::RunKind::Ensemble ||
         row.record.status != tracking::RunStatus::Finished) {
@@ -266,25 +339,34 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
 std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
                                       const std::vector<config::ExperimentGrid>& declared) {
   for (const config::ExperimentGrid& grid : declared) {
-    if (grid.runs.empty()) continue;
-    const config::ReferenceConfig& reference = grid.runs.front().config.reference;
-    const bool recorded = std::any_of(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
-      return !e.ensemble && e.experiment == grid.name;
-    });
-    if (reference.source.empty() || recorded) continue;
-    LedgerEntry entry;
-    entry.experiment = grid.name;
-    entry.source = reference.source;
-    entry.claimed = reference.claimed;
-    entry.protocol = reference.protocol;
-    entry.differences = reference.differences;
-    entry.reference_epochs = reference.epochs;
-    entry.runs = static_cast<int>(grid.runs.size());  // planned
-    entry.epochs = grid.runs.front().config.train.epochs;
-    entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
-    entry.verdict = Verdict::NoRuns;
-    entries.push_back(std::move(entry));
+    std::map<std::string, LedgerEntry> planned;  // by recipe, in the grid's order of first cells
+    for (const config::ResolvedRun& run : grid.runs) {
+      const config::ReferenceConfig& reference = run.config.reference;
+      if (reference.source.empty()) continue;
+      const std::string recipe = recipeOf(run.config);
+      const bool recorded = std::any_of(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
+        return !e.ensemble && e.experiment == grid.name && e.recipe == recipe;
+      });
+      if (recorded) continue;
+      LedgerEntry& entry = planned[recipe];
+      ++entry.runs;  // planned seeds
+      if (entry.runs > 1) continue;
+      entry.experiment = grid.name;
+      entry.recipe = recipe;
+      entry.source = reference.source;
+      entry.claimed = reference.claimed;
+      entry.protocol = reference.protocol;
+      entry.differences = reference.differences;
+      entry.reference_epochs = reference.epochs;
+      entry.epochs = run.config.train.epochs;
+      entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+      entry.random_init =
+          config::isImageNetBackbone(run.config.model.name) && run.config.model.weights.empty();
+      entry.verdict = Verdict::NoRuns;
+    }
+    for (auto& [recipe, entry] : planned) entries.push_back(std::move(entry));
   }
+  labelVariants(entries);
   std::stable_sort(entries.begin(), entries.end(), ledgerOrder);
   return entries;
 }
@@ -316,10 +398,11 @@ std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
                                      : "-";
     std::string joined;
     for (const auto& note : notes) joined += (joined.empty() ? "" : "; ") + escapeCell(note);
-    const std::string label = entry.ensemble
-                                  ? fmt::format("`{}` (ensemble {}, in `{}`)", entry.run_name,
-                                                entry.run_id, entry.experiment)
-                                  : fmt::format("`{}`", entry.experiment);
+    const std::string label =
+        entry.ensemble ? fmt::format("`{}` (ensemble {}, in `{}`)", entry.run_name, entry.run_id,
+                                     entry.experiment)
+        : entry.variant.empty() ? fmt::format("`{}`", entry.experiment)
+                                : fmt::format("`{}` ({})", entry.experiment, entry.variant);
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", escapeCell(label),
                        escapeCell(entry.source), entry.claimed > 0 ? percent(entry.claimed) : "-",
                        obtained, interval, verdictName(entry.verdict), joined);

@@ -36,6 +36,14 @@ const char* verdictName(Verdict verdict);
 
 struct LedgerEntry {
   std::string experiment;
+  /// The recipe the row's runs share: their identity config without train.seed, the
+  /// execution keys and the annotations, as canonical JSON. Runs of one recipe are seeds of one
+  /// reproduction; an experiment whose grid varies more than the seed (transfer_frozen over
+  /// vgg16 and resnet50) gets one row per recipe. "" for an ensemble row.
+  std::string recipe;
+  /// What tells this recipe from the experiment's others: "model.name=vgg16" (the keys whose
+  /// values differ, sorted); "" when the experiment has one recipe.
+  std::string variant;
   std::string source;
   double claimed = 0;  ///< fraction; 0 = none published
   std::string protocol;
@@ -65,7 +73,8 @@ struct LedgerEntry {
   std::vector<std::string> member_experiments;  ///< distinct, sorted
 };
 
-/// The ledger of `store`, one entry per experiment with a reference, by experiment name, then
+/// The ledger of `store`, one entry per recipe of each experiment with a reference, by
+/// experiment name and variant, then
 /// one per ensemble of reproduction runs, highest PublicTest accuracy first (ties by run id).
 /// The interval resamples the PrivateTest images jointly for every finished run (paired),
 /// with `resamples` draws from `seed`; runs whose stored predictions do not cover the same
@@ -73,9 +82,10 @@ struct LedgerEntry {
 std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int resamples = 2000,
                                      std::uint64_t seed = 0);
 
-/// `entries` plus a "not run yet" entry for every experiment of `declared` that declares a
-/// reference and has no run in the store, sorted by experiment name (ensemble rows after them,
-/// in buildLedger's order): the ledger shows every reference, run or not.
+/// `entries` plus a "not run yet" entry for every recipe of `declared` experiments that declare
+/// a reference and have no run of it in the store, sorted by experiment name and variant
+/// (ensemble rows after them, in buildLedger's order): the ledger shows every reference, run or
+/// not. Variants are relabelled over the declared and recorded recipes together.
 std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
                                       const std::vector<config::ExperimentGrid>& declared);
 

@@ -36,9 +36,11 @@ std::string rowOf(const LedgerEntry& entry) {
                            percentText(entry.test_accuracy.std), entry.finished, entry.runs);
   }
   std::string html = "<tr>";
-  html += entry.ensemble ? textCell(fmt::format("{} (ensemble {})", entry.run_name, entry.run_id),
-                                    "recorded in experiment " + entry.experiment)
-                         : textCell(entry.experiment);
+  html += entry.ensemble
+              ? textCell(fmt::format("{} (ensemble {})", entry.run_name, entry.run_id),
+                         "recorded in experiment " + entry.experiment)
+              : textCell(entry.variant.empty() ? entry.experiment
+                                               : entry.experiment + " (" + entry.variant + ")");
   html += textCell(entry.source, entry.protocol);
   html += numberCell(entry.claimed, percentOrMissing(entry.claimed, entry.claimed > 0),
                      entry.claimed > 0);

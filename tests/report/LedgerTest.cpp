@@ -175,6 +175,52 @@ epochs = 300
       << ledgerMarkdown(ledger);
 }
 
+// transfer_frozen's shape: one experiment, a grid over backbones and seeds. Each backbone is
+// a reproduction of its own, its seeds averaged; a declared backbone without runs is listed.
+constexpr const char* kTwoBackbones = R"(name = "frozen"
+[model]
+input_size = 32
+[reference]
+source = "seed 002"
+[grid]
+"model.name" = ["vgg16", "resnet18"]
+"train.seed" = [1, 2]
+)";
+
+TEST_F(LedgerTest, EachRecipeOfAnExperimentIsARowOfItsOwn) {
+  // Grid order: (vgg16, 1), (vgg16, 2), (resnet18, 1), (resnet18, 2); the last stays running.
+  record(kTwoBackbones, {100, 110, 160});
+  const auto ledger = buildLedger(*store_, 1000, 1);
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0].variant, "model.name=resnet18");
+  EXPECT_EQ(ledger[0].runs, 2);
+  EXPECT_EQ(ledger[0].finished, 1);
+  EXPECT_NEAR(ledger[0].test_accuracy.mean, 0.80, 1e-12);
+  EXPECT_TRUE(ledger[0].random_init);
+  EXPECT_EQ(ledger[1].variant, "model.name=vgg16");
+  EXPECT_EQ(ledger[1].finished, 2);
+  EXPECT_NEAR(ledger[1].test_accuracy.mean, 0.525, 1e-12);
+  const std::string table = ledgerMarkdown(ledger);
+  EXPECT_NE(table.find("| `frozen` (model.name=vgg16) | seed 002 | - | 52.50% ± 3.54% (2 of 2) |"),
+            std::string::npos)
+      << table;
+
+  // Declared with a third backbone: it is listed as not run yet; the recorded two are not
+  // repeated, and a reworded [reference] still matches them.
+  std::string declared = kTwoBackbones;
+  declared.replace(declared.find("\"resnet18\"]"), 11, "\"resnet18\", \"resnet50\"]");
+  declared.replace(declared.find("seed 002"), 8, "seed 002, reworded");
+  const auto listed =
+      withDeclared(buildLedger(*store_, 1000, 1), {config::parseExperiment(declared, "f.toml")});
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].variant, "model.name=resnet18");
+  EXPECT_EQ(listed[1].variant, "model.name=resnet50");
+  EXPECT_EQ(listed[1].verdict, Verdict::NoRuns);
+  EXPECT_EQ(listed[1].runs, 2);  // its two planned seeds
+  EXPECT_EQ(listed[2].variant, "model.name=vgg16");
+  EXPECT_EQ(listed[2].finished, 2);
+}
+
 TEST_F(LedgerTest, ThinnedTestSplitIsMarkedNotComparable) {
   record(R"(name = "thin"
 [data]
