@@ -102,7 +102,8 @@ std::string recipeOf(const config::RunConfig& config) {
 /// A recipe as "section.key" -> JSON value text (top-level scalars under their own name).
 std::map<std::string, std::string> flatRecipe(const std::string& recipe) {
   std::map<std::string, std::string> flat;
-  for (const auto& [section, value] : nlohmann::json::parse(recipe).items()) {
+  const nlohmann::json config = nlohmann::json::parse(recipe);  // outlives the items() proxy
+  for (const auto& [section, value] : config.items()) {
     if (!value.is_object()) {
       flat[section] = value.dump();
       continue;
