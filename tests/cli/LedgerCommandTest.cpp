@@ -23,8 +23,11 @@ TEST_F(LedgerCommandTest, MarkdownListsEveryDeclaredReference) {
       runFerlab("ledger --format markdown --experiments " + std::string(FERLAB_SOURCE_DIR) +
                 "/experiments/reproduce" + dbArg());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(countOf(result.output, "| `reproduce_"), 8) << result.output;
-  EXPECT_EQ(countOf(result.output, "not run yet"), 8) << result.output;
+  // 8 experiments, 12 recipes: transfer_frozen has 2 backbones, transfer_finetune 4.
+  EXPECT_EQ(countOf(result.output, "| `reproduce_"), 12) << result.output;
+  EXPECT_EQ(countOf(result.output, "not run yet"), 12) << result.output;
+  EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_finetune` (model.name="), 4)
+      << result.output;
   EXPECT_NE(result.output.find("| 73.28% |"), std::string::npos) << result.output;
 }
 
