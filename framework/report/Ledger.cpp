@@ -337,35 +337,48 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
   return entries;
 }
 
+/// The "not run yet" row of a declared recipe, from its first cell; `cells` seeds planned.
+LedgerEntry plannedEntry(const std::string& experiment, const std::string& recipe,
+                         const config::RunConfig& config, int cells) {
+  const config::ReferenceConfig& reference = config.reference;
+  LedgerEntry entry;
+  entry.experiment = experiment;
+  entry.recipe = recipe;
+  entry.source = reference.source;
+  entry.claimed = reference.claimed;
+  entry.protocol = reference.protocol;
+  entry.differences = reference.differences;
+  entry.reference_epochs = reference.epochs;
+  entry.runs = cells;
+  entry.epochs = config.train.epochs;
+  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  entry.random_init = config::isImageNetBackbone(config.model.name) && config.model.weights.empty();
+  entry.verdict = Verdict::NoRuns;
+  return entry;
+}
+
 std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
                                       const std::vector<config::ExperimentGrid>& declared) {
   for (const config::ExperimentGrid& grid : declared) {
-    std::map<std::string, LedgerEntry> planned;  // by recipe, in the grid's order of first cells
+    std::map<std::string, int> cells;  // planned cells (seeds) by recipe
+    std::map<std::string, const config::RunConfig*> first_cell;
     for (const config::ResolvedRun& run : grid.runs) {
-      const config::ReferenceConfig& reference = run.config.reference;
-      if (reference.source.empty()) continue;
+      if (run.config.reference.source.empty()) continue;
       const std::string recipe = recipeOf(run.config);
-      const bool recorded = std::any_of(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
+      ++cells[recipe];
+      first_cell.emplace(recipe, &run.config);
+    }
+    for (const auto& [recipe, planned] : cells) {
+      const auto recorded = std::find_if(entries.begin(), entries.end(), [&](const LedgerEntry& e) {
         return !e.ensemble && e.experiment == grid.name && e.recipe == recipe;
       });
-      if (recorded) continue;
-      LedgerEntry& entry = planned[recipe];
-      ++entry.runs;  // planned seeds
-      if (entry.runs > 1) continue;
-      entry.experiment = grid.name;
-      entry.recipe = recipe;
-      entry.source = reference.source;
-      entry.claimed = reference.claimed;
-      entry.protocol = reference.protocol;
-      entry.differences = reference.differences;
-      entry.reference_epochs = reference.epochs;
-      entry.epochs = run.config.train.epochs;
-      entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
-      entry.random_init =
-          config::isImageNetBackbone(run.config.model.name) && run.config.model.weights.empty();
-      entry.verdict = Verdict::NoRuns;
+      if (recorded != entries.end()) {
+        // "1 of 3": the seeds still to train count, not only those the store has begun.
+        recorded->runs = std::max(recorded->runs, planned);
+        continue;
+      }
+      entries.push_back(plannedEntry(grid.name, recipe, *first_cell.at(recipe), planned));
     }
-    for (auto& [recipe, entry] : planned) entries.push_back(std::move(entry));
   }
   labelVariants(entries);
   std::stable_sort(entries.begin(), entries.end(), ledgerOrder);

@@ -48,7 +48,7 @@ struct LedgerEntry {
   double claimed = 0;  ///< fraction; 0 = none published
   std::string protocol;
   std::vector<std::string> differences;
-  int runs = 0;            ///< runs of the experiment in the store
+  int runs = 0;            ///< runs of the recipe in the store, or planned (withDeclared)
   int finished = 0;        ///< of which finished (the seeds averaged)
   MeanStd test_accuracy;   ///< PrivateTest accuracy over the finished runs
   Interval mean_interval;  ///< 95% bootstrap interval of the mean (test images resampled)

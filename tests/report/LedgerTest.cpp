@@ -221,6 +221,19 @@ TEST_F(LedgerTest, EachRecipeOfAnExperimentIsARowOfItsOwn) {
   EXPECT_EQ(listed[2].finished, 2);
 }
 
+TEST_F(LedgerTest, PlannedSeedsCountBeforeTheStoreHasThem) {
+  std::string first_seed = kClaim62;  // only seed 1 of 3 is in the store
+  first_seed.replace(first_seed.find("[1, 2, 3]"), 9, "[1]");
+  record(first_seed, {124});
+  ASSERT_EQ(buildLedger(*store_, 1000, 1).front().runs, 1);
+  const auto listed =
+      withDeclared(buildLedger(*store_, 1000, 1), {config::parseExperiment(kClaim62, "c.toml")});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].finished, 1);
+  EXPECT_EQ(listed[0].runs, 3);
+  EXPECT_NE(ledgerMarkdown(listed).find("(1 of 3)"), std::string::npos) << ledgerMarkdown(listed);
+}
+
 TEST_F(LedgerTest, ThinnedTestSplitIsMarkedNotComparable) {
   record(R"(name = "thin"
 [data]
