@@ -402,7 +402,9 @@ std::string ledgerMarkdown(const std::vector<LedgerEntry>& entries) {
     if (entry.ensemble) {
       obtained = fmt::format("{} (ensemble; PublicTest {})", percent(entry.test_accuracy.mean),
                              entry.val_accuracy >= 0 ? percent(entry.val_accuracy) : "-");
-    } else if (entry.finished > 0) {
+    } else if (entry.finished == 1) {  // one run has no spread to show
+      obtained = fmt::format("{} (1 of {})", percent(entry.test_accuracy.mean), entry.runs);
+    } else if (entry.finished > 1) {
       obtained = fmt::format("{} ± {} ({} of {})", percent(entry.test_accuracy.mean),
                              percent(entry.test_accuracy.std), entry.finished, entry.runs);
     }

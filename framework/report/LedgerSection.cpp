@@ -31,7 +31,9 @@ std::string rowOf(const LedgerEntry& entry) {
   if (entry.ensemble) {
     obtained = fmt::format("{} (ensemble; PublicTest {})", percentText(entry.test_accuracy.mean),
                            percentText(entry.val_accuracy));
-  } else if (entry.finished > 0) {
+  } else if (entry.finished == 1) {  // one run has no spread to show
+    obtained = fmt::format("{} (1 of {} runs)", percentText(entry.test_accuracy.mean), entry.runs);
+  } else if (entry.finished > 1) {
     obtained = fmt::format("{} ± {} ({} of {} runs)", percentText(entry.test_accuracy.mean),
                            percentText(entry.test_accuracy.std), entry.finished, entry.runs);
   }
