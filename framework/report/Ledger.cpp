@@ -152,17 +152,24 @@ Verdict verdictOf(const LedgerEntry& entry) {
   return gap < 0 ? Verdict::Below : Verdict::Above;
 }
 
-LedgerEntry entryFor(const tracking::SqliteStore& store,
-                     const std::vector<const tracking::RunRow*>& rows,
-                     const config::RunConfig& first, int resamples, std::uint64_t seed) {
+/// A reference row of `recipe` with what its [reference] declares, nothing obtained yet.
+LedgerEntry referenceEntry(const std::string& experiment, const std::string& recipe,
+                           const config::ReferenceConfig& reference) {
   LedgerEntry entry;
-  entry.experiment = rows.front()->record.experiment;
-  entry.recipe = recipeOf(first);
-  entry.source = first.reference.source;
-  entry.claimed = first.reference.claimed;
-  entry.protocol = first.reference.protocol;
-  entry.differences = first.reference.differences;
-  entry.reference_epochs = first.reference.epochs;
+  entry.experiment = experiment;
+  entry.recipe = recipe;
+  entry.source = reference.source;
+  entry.claimed = reference.claimed;
+  entry.protocol = reference.protocol;
+  entry.differences = reference.differences;
+  entry.reference_epochs = reference.epochs;
+  return entry;
+}
+
+LedgerEntry entryFor(const tracking::SqliteStore& store,
+                     const std::vector<const tracking::RunRow*>& rows, const std::string& recipe,
+                     const config::RunConfig& first, int resamples, std::uint64_t seed) {
+  LedgerEntry entry = referenceEntry(rows.front()->record.experiment, recipe, first.reference);
   entry.runs = static_cast<int>(rows.size());
   std::vector<double> accuracies;
   std::vector<TestPredictions> predictions;
@@ -316,7 +323,7 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
   }
   std::vector<LedgerEntry> entries;
   for (const auto& [key, runs] : by_recipe)
-    entries.push_back(entryFor(store, runs, first_config.at(key), resamples, seed));
+    entries.push_back(entryFor(store, runs, key.second, first_config.at(key), resamples, seed));
   labelVariants(entries);
   for (const auto& row : rows) {
     if (row.record.kind != tracking::RunKind::Ensemble ||
@@ -340,15 +347,7 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
 /// The "not run yet" row of a declared recipe, from its first cell; `cells` seeds planned.
 LedgerEntry plannedEntry(const std::string& experiment, const std::string& recipe,
                          const config::RunConfig& config, int cells) {
-  const config::ReferenceConfig& reference = config.reference;
-  LedgerEntry entry;
-  entry.experiment = experiment;
-  entry.recipe = recipe;
-  entry.source = reference.source;
-  entry.claimed = reference.claimed;
-  entry.protocol = reference.protocol;
-  entry.differences = reference.differences;
-  entry.reference_epochs = reference.epochs;
+  LedgerEntry entry = referenceEntry(experiment, recipe, config.reference);
   entry.runs = cells;
   entry.epochs = config.train.epochs;
   entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
