@@ -2,32 +2,20 @@
 # Trains the reproduction grids of experiments/reproduce/ into their own store and results
 # folder, then archives every finished run into results/reproductions/ (compact, lossless
 # records that are committed; `ferlab import` reads them back).
-# Breadth first: the first cell of every experiment (its first seed or backbone), then the
-# remaining cells, so every reference of the ledger gets a number before any gets three seeds.
+# Two passes. The first trains one run of every ledger row (the first seed of a seed grid,
+# every backbone of a backbone grid), cheapest first, so every reference gets a number before
+# any gets three seeds; the second trains the remaining cells (seeds 2 and 3).
 # Grids resume: run it again after an interruption and it continues where it stopped.
 #
 #   scripts/reproduce.sh [OUT] [EXPERIMENT.toml...]
 #       OUT defaults to ../runs/reproduce (store OUT/ferlab.db, checkpoints under OUT/runs/);
-#       the experiments default to every file of experiments/reproduce/, cheapest first.
+#       with experiments named, only those grids are trained, whole, in the order given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ferlab="${FERLAB_BIN:-build/ferlab}"
 out="${1:-../runs/reproduce}"
 shift || true
 experiments=("$@")
-if [ ${#experiments[@]} -eq 0 ]; then
-  # Cheapest first, so the ledger fills in as early as possible.
-  experiments=(
-    experiments/reproduce/custom_cnn.toml
-    experiments/reproduce/five_layer_cnn.toml
-    experiments/reproduce/elu_cnn.toml
-    experiments/reproduce/custom_cnn_oversample.toml
-    experiments/reproduce/vggnet_khaireddin.toml
-    experiments/reproduce/mobilenet_v2.toml
-    experiments/reproduce/transfer_frozen.toml
-    experiments/reproduce/transfer_finetune.toml
-  )
-fi
 mkdir -p "$out"
 
 # train EXPERIMENT [--cell I]: one grid (or one cell of it), then archive what finished.
@@ -41,5 +29,34 @@ train() {
     -e "$(sed -n 's/^name = "\(.*\)"/\1/p' "$experiment" | head -1)"
 }
 
-for experiment in "${experiments[@]}"; do train "$experiment" --cell 0; done
-for experiment in "${experiments[@]}"; do train "$experiment"; done
+if [ ${#experiments[@]} -gt 0 ]; then
+  for experiment in "${experiments[@]}"; do train "$experiment"; done
+  exit 0
+fi
+
+r=experiments/reproduce
+# Pass 1: "FILE CELL", cheapest first. The hours are estimates for one run on the 2-core CPU
+# from measured training images/s (README "Reproduction ledger"); early stopping can cut them.
+first_runs=(
+  "$r/custom_cnn.toml 0"                  # simple_cnn, 50 epochs: 2 h
+  "$r/five_layer_cnn.toml 0"              # simple_cnn, 50 epochs: 2 h
+  "$r/transfer_frozen.toml 0"             # ResNet50 frozen, 20 epochs: 1.3 h
+  "$r/transfer_finetune.toml 0"           # MobileNetV2, 5 + 15 epochs: 1.2 h
+  "$r/elu_cnn.toml 0"                     # elu_cnn, <= 60 epochs: 2 h
+  "$r/transfer_frozen.toml 1"             # VGG16 frozen, 20 epochs: 2 h
+  "$r/transfer_finetune.toml 1"           # ResNet50, 5 + 15 epochs: 2.8 h
+  "$r/custom_cnn_oversample.toml 0"       # simple_cnn on 50,505 images per epoch: 3.3 h
+  "$r/mobilenet_v2.toml 0"                # MobileNetV2, 50 epochs: 3.5 h
+  "$r/transfer_finetune.toml 2"           # VGG16, 5 + 15 epochs: 4.3 h
+  "$r/transfer_finetune_xception.toml 0"  # Xception at 72 px, 5 + 15 epochs: 7 h
+  "$r/vggnet_khaireddin.toml 0"           # VGGNet, 30 epochs, ten-crop TTA: 8 h
+)
+for entry in "${first_runs[@]}"; do
+  read -r experiment cell <<< "$entry"
+  train "$experiment" --cell "$cell"
+done
+# Pass 2: every grid whole; the runs of pass 1 are skipped as finished.
+for entry in "${first_runs[@]}"; do
+  read -r experiment cell <<< "$entry"
+  [ "$cell" = 0 ] && train "$experiment"
+done
