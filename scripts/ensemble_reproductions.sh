@@ -32,8 +32,9 @@ if [ ${#runs[@]} -lt 2 ]; then
   exit 1
 fi
 
-"$ferlab" ensemble "${runs[@]}" --select greedy --name "$name" --db "$db" | tee /tmp/ferlab-ensemble.txt
-id="$(sed -n 's/^ensemble \([0-9a-f]*\) .*/\1/p' /tmp/ferlab-ensemble.txt)"
+summary="$("$ferlab" ensemble "${runs[@]}" --select greedy --name "$name" --db "$db")"
+echo "$summary"
+id="$(sed -n 's/^ensemble \([0-9a-f]*\) .*/\1/p' <<< "$summary")"
 
 # Replace the archived ensemble of this name: an archive is gzip JSON whose "run" object holds
 # the run's "kind" and "name".
