@@ -40,8 +40,8 @@ r=experiments/reproduce
 first_runs=(
   "$r/custom_cnn.toml 0"                  # simple_cnn, 50 epochs: 2 h
   "$r/five_layer_cnn.toml 0"              # simple_cnn, 50 epochs: 2 h
-  "$r/transfer_frozen.toml 0"             # ResNet50 frozen, 20 epochs: 1.3 h
-  "$r/transfer_finetune.toml 0"           # MobileNetV2, 5 + 15 epochs: 1.2 h
+  "$r/transfer_frozen.toml 0"             # ResNet50 frozen, 20 epochs: 0.7 h (ran 12 min: early stop)
+  "$r/transfer_finetune.toml 0"           # MobileNetV2, 5 + 15 epochs: 1.2 h (ran 45 min)
   "$r/elu_cnn.toml 0"                     # elu_cnn, <= 60 epochs: 2 h
   "$r/transfer_frozen.toml 1"             # VGG16 frozen, 20 epochs: 2 h
   "$r/transfer_finetune.toml 1"           # ResNet50, 5 + 15 epochs: 2.8 h
