@@ -11,7 +11,7 @@ standard deviation, FERLab's come from the training split).
 
 Deep random networks map different inputs to nearly the same direction (Poole et al. 2016,
 "Exponential expressivity in deep neural networks through transient chaos"; Schoenholz et al.
-2017, "Deep Information Propagation"), so a linear head has almost nothing to separate.
+2017, "Deep Information Propagation"), so the head has almost nothing to separate.
 Printed per model: the mean and minimum cosine similarity between the features of different
 images, the mean feature norm, and the share of the centred features' variance in their first
 principal component. Raw pixels are the baseline.
