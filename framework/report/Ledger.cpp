@@ -344,6 +344,19 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
   return entries;
 }
 
+/// Rewords a recorded row as its experiment file declares the reference now. The runs match
+/// the file by recipe, which leaves the [reference] out, so the file's current source, claim,
+/// protocol and differences describe the same training as the words recorded with the runs.
+void describeAsDeclared(LedgerEntry& entry, const config::ReferenceConfig& reference) {
+  entry.source = reference.source;
+  entry.claimed = reference.claimed;
+  entry.protocol = reference.protocol;
+  entry.differences = reference.differences;
+  entry.reference_epochs = reference.epochs;
+  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  entry.verdict = verdictOf(entry);
+}
+
 /// The "not run yet" row of a declared recipe, from its first cell; `cells` seeds planned.
 LedgerEntry plannedEntry(const std::string& experiment, const std::string& recipe,
                          const config::RunConfig& config, int cells) {
@@ -374,6 +387,7 @@ std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
       if (recorded != entries.end()) {
         // "1 of 3": the seeds still to train count, not only those the store has begun.
         recorded->runs = std::max(recorded->runs, planned);
+        describeAsDeclared(*recorded, first_cell.at(recipe)->reference);
         continue;
       }
       entries.push_back(plannedEntry(grid.name, recipe, *first_cell.at(recipe), planned));

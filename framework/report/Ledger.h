@@ -85,7 +85,9 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
 /// `entries` plus a "not run yet" entry for every recipe of `declared` experiments that declare
 /// a reference and have no run of it in the store, sorted by experiment name and variant
 /// (ensemble rows after them, in buildLedger's order): the ledger shows every reference, run or
-/// not. Variants are relabelled over the declared and recorded recipes together.
+/// not. A recorded recipe that is declared shows the declared [reference] (source, claim,
+/// protocol, differences, epochs): the file's current wording of the same training. Variants
+/// are relabelled over the declared and recorded recipes together.
 std::vector<LedgerEntry> withDeclared(std::vector<LedgerEntry> entries,
                                       const std::vector<config::ExperimentGrid>& declared);
 

@@ -23,15 +23,22 @@ TEST_F(LedgerCommandTest, MarkdownListsEveryDeclaredReference) {
       runFerlab("ledger --format markdown --experiments " + std::string(FERLAB_SOURCE_DIR) +
                 "/experiments/reproduce" + dbArg());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  // 9 experiments, 12 recipes: transfer_frozen has 2 backbones, transfer_finetune 3, and
-  // Xception (72 px, the others 48 px) has its own file with one.
+  // 11 experiments, 12 recipes: transfer_frozen has 2 backbones (a row each, labelled by the
+  // key that differs); each fine-tuned backbone has a file of its own, with one recipe.
   EXPECT_EQ(countOf(result.output, "| `reproduce_"), 12) << result.output;
   EXPECT_EQ(countOf(result.output, "not run yet"), 12) << result.output;
-  EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_finetune` (model.name="), 3)
+  EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_frozen` (model.name="), 2)
       << result.output;
-  EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_finetune_xception` |"), 1)
-      << result.output;
+  for (const char* backbone : {"", "_resnet50", "_vgg16", "_xception"}) {
+    EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_finetune" + std::string(backbone) +
+                                         "` |"),
+              1)
+        << backbone << "\n" << result.output;
+  }
   EXPECT_NE(result.output.find("| 73.28% |"), std::string::npos) << result.output;
+  // A recipe cut to the CPU's budget says so against the epochs of the claim.
+  EXPECT_NE(result.output.find("partial: 10 of their 300 epochs"), std::string::npos)
+      << result.output;
 }
 
 TEST_F(LedgerCommandTest, WithoutReferencesItSaysSoAndBadOptionsAreUsageErrors) {

@@ -219,6 +219,10 @@ TEST_F(LedgerTest, EachRecipeOfAnExperimentIsARowOfItsOwn) {
   EXPECT_EQ(listed[1].runs, 2);  // its two planned seeds
   EXPECT_EQ(listed[2].variant, "model.name=vgg16");
   EXPECT_EQ(listed[2].finished, 2);
+  // The recorded rows show the file's current wording, not the one recorded with the runs.
+  EXPECT_EQ(listed[0].source, "seed 002, reworded");
+  EXPECT_EQ(listed[2].source, "seed 002, reworded");
+  EXPECT_NEAR(listed[2].test_accuracy.mean, 0.525, 1e-12);
 }
 
 TEST_F(LedgerTest, PlannedSeedsCountBeforeTheStoreHasThem) {
