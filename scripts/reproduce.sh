@@ -55,7 +55,7 @@ first_runs=(
   "$r/custom_cnn_oversample.toml 0"       # simple_cnn on 50,505 images per epoch, 30 epochs: 2 h
   "$r/mobilenet_v2.toml 0"                # MobileNetV2, 30 epochs: 2 h
   "$r/transfer_finetune_vgg16.toml 0"     # 5 + 8 epochs: 2 h
-  "$r/transfer_finetune_xception.toml 0"  # Xception at 72 px, 5 + 4 epochs: 2 h
+  "$r/transfer_finetune_xception.toml 0"  # Xception at 72 px, 5 + 7 epochs: 2 h 5 min (measured speed)
   "$r/vggnet_khaireddin.toml 0"           # VGGNet, 10 epochs, ten-crop TTA: 2 h 6 min (measured speed)
 )
 for entry in "${first_runs[@]}"; do
