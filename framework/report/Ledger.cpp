@@ -152,17 +152,27 @@ Verdict verdictOf(const LedgerEntry& entry) {
   return gap < 0 ? Verdict::Below : Verdict::Above;
 }
 
+/// Copies what a [reference] declares into `entry`.
+void setReference(LedgerEntry& entry, const config::ReferenceConfig& reference) {
+  entry.source = reference.source;
+  entry.claimed = reference.claimed;
+  entry.protocol = reference.protocol;
+  entry.differences = reference.differences;
+  entry.reference_epochs = reference.epochs;
+}
+
+/// Whether the row's recipe trains fewer epochs than the source did.
+bool isPartial(const LedgerEntry& entry) {
+  return entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+}
+
 /// A reference row of `recipe` with what its [reference] declares, nothing obtained yet.
 LedgerEntry referenceEntry(const std::string& experiment, const std::string& recipe,
                            const config::ReferenceConfig& reference) {
   LedgerEntry entry;
   entry.experiment = experiment;
   entry.recipe = recipe;
-  entry.source = reference.source;
-  entry.claimed = reference.claimed;
-  entry.protocol = reference.protocol;
-  entry.differences = reference.differences;
-  entry.reference_epochs = reference.epochs;
+  setReference(entry, reference);
   return entry;
 }
 
@@ -187,7 +197,7 @@ LedgerEntry entryFor(const tracking::SqliteStore& store,
     predictions.push_back(testPredictions(store, row->record.id));
   }
   entry.test_accuracy = meanStd(accuracies);
-  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  entry.partial = isPartial(entry);
   const bool aligned =
       !predictions.empty() && !predictions.front().samples.empty() &&
       std::all_of(predictions.begin(), predictions.end(), [&](const TestPredictions& run) {
@@ -348,12 +358,8 @@ std::vector<LedgerEntry> buildLedger(const tracking::SqliteStore& store, int res
 /// the file by recipe, which leaves the [reference] out, so the file's current source, claim,
 /// protocol and differences describe the same training as the words recorded with the runs.
 void describeAsDeclared(LedgerEntry& entry, const config::ReferenceConfig& reference) {
-  entry.source = reference.source;
-  entry.claimed = reference.claimed;
-  entry.protocol = reference.protocol;
-  entry.differences = reference.differences;
-  entry.reference_epochs = reference.epochs;
-  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  setReference(entry, reference);
+  entry.partial = isPartial(entry);
   entry.verdict = verdictOf(entry);
 }
 
@@ -363,7 +369,7 @@ LedgerEntry plannedEntry(const std::string& experiment, const std::string& recip
   LedgerEntry entry = referenceEntry(experiment, recipe, config.reference);
   entry.runs = cells;
   entry.epochs = config.train.epochs;
-  entry.partial = entry.reference_epochs > 0 && entry.epochs < entry.reference_epochs;
+  entry.partial = isPartial(entry);
   entry.random_init = config::isImageNetBackbone(config.model.name) && config.model.weights.empty();
   entry.verdict = Verdict::NoRuns;
   return entry;

@@ -30,10 +30,10 @@ TEST_F(LedgerCommandTest, MarkdownListsEveryDeclaredReference) {
   EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_frozen` (model.name="), 2)
       << result.output;
   for (const char* backbone : {"", "_resnet50", "_vgg16", "_xception"}) {
-    EXPECT_EQ(countOf(result.output, "| `reproduce_transfer_finetune" + std::string(backbone) +
-                                         "` |"),
-              1)
-        << backbone << "\n" << result.output;
+    EXPECT_EQ(
+        countOf(result.output, "| `reproduce_transfer_finetune" + std::string(backbone) + "` |"), 1)
+        << backbone << "\n"
+        << result.output;
   }
   EXPECT_NE(result.output.find("| 73.28% |"), std::string::npos) << result.output;
   // A recipe cut to the CPU's budget says so against the epochs of the claim.
