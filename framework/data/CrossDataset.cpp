@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +18,7 @@
 #include <opencv2/core.hpp>
 
 #include "framework/core/Errors.h"
+#include "framework/core/FileBytes.h"
 #include "framework/core/Hash.h"
 #include "framework/core/Log.h"
 #include "framework/core/Progress.h"
@@ -46,18 +46,6 @@ void hashBlob(core::Hasher& hasher, std::string_view blob) {
   // Length first, so ("ab", "c") and ("a", "bc") hash differently.
   hasher.update(static_cast<std::uint64_t>(blob.size()));
   hasher.update(blob);
-}
-
-std::string readFileBytes(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) throw DataError(fmt::format("{}: cannot open file", path.string()));
-  const std::streamoff size = file.tellg();
-  std::string bytes(static_cast<std::size_t>(size < 0 ? 0 : size), '\0');
-  file.seekg(0);
-  if (size < 0 || !file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
-    throw DataError(fmt::format("{}: cannot read file", path.string()));
-  }
-  return bytes;
 }
 
 // The subfolder of `root` named `name` in any letter case; empty when there is none.
@@ -265,7 +253,7 @@ void readFolder(const CrossDatasetOptions& options, const std::vector<std::strin
   for (std::size_t i = 0; i < folder.files.size(); ++i) {
     const LabelledImageFile& file = folder.files[i];
     const fs::path path = root / file.relative_path;
-    std::string bytes = readFileBytes(path);
+    std::string bytes = core::readFileBytes(path);
     const std::string id = prefix + file.relative_path;
     hashBlob(hasher, id);
     hashBlob(hasher, bytes);

@@ -17,10 +17,11 @@
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "framework/core/Errors.h"
+#include "framework/core/FileBytes.h"
 #include "framework/core/Progress.h"
+#include "framework/data/ImagePreparer.h"
 
 namespace ferlab::data {
 namespace {
@@ -200,18 +201,6 @@ void assignSplits(const std::vector<FoundImage>& found, std::vector<RawImage>& i
   }
 }
 
-std::string readFileBytes(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) throw DataError(fmt::format("{}: cannot open file", path.string()));
-  const std::streamoff size = file.tellg();
-  std::string bytes(static_cast<std::size_t>(size < 0 ? 0 : size), '\0');
-  file.seekg(0);
-  if (size < 0 || !file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
-    throw DataError(fmt::format("{}: cannot read file", path.string()));
-  }
-  return bytes;
-}
-
 SplitCoverage coverageOf(const std::vector<Split>& splits) {
   SplitCoverage coverage;
   for (Split split : splits) {
@@ -226,21 +215,12 @@ void checkImageSize(int imageSize) {
     throw DataError(fmt::format("data.image_size = {}: must be positive", imageSize));
 }
 
-// Decodes one encoded image into `out` (image_size^2 bytes). Grey decoding converts colour
-// files the way OpenCV always does, so a PNG copy of a face decodes like its JPEG.
+// Decodes one encoded image into `out` (image_size^2 bytes), with the grey decoding that
+// cross-dataset evaluation uses too (ImagePreparer.h), so a PNG copy of a face decodes like
+// its JPEG.
 void decodeInto(const std::string& bytes, const std::string& path, int imageSize,
                 std::uint8_t* out) {
-  cv::Mat image;
-  if (!bytes.empty()) {
-    const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
-                          const_cast<char*>(bytes.data()));
-    try {
-      image = cv::imdecode(encoded, cv::IMREAD_GRAYSCALE);
-    } catch (const cv::Exception&) {
-      image.release();  // reported below, with the file name OpenCV does not know
-    }
-  }
-  if (image.empty()) throw DataError(fmt::format("{}: cannot decode image", path));
+  const cv::Mat image = decodeGreyImage(bytes, path);
   if (image.cols != imageSize || image.rows != imageSize) {
     throw DataError(fmt::format("{}: image is {}x{} pixels, expected {}x{}", path, image.cols,
                                 image.rows, imageSize, imageSize));
@@ -432,7 +412,7 @@ RawImageFolder scanImageFolder(const std::string& root) {
     RawImage& image = folder.images[i];
     image.relative_path = std::move(found[i].relative_path);
     image.label = found[i].label;
-    image.bytes = readFileBytes(found[i].path);
+    image.bytes = core::readFileBytes(found[i].path);
     splits.push_back(image.split);
     if (i % 1024 == 0) progress.update(fmt::format("reading {}: {}/{}", root, i, found.size()));
   }
@@ -471,7 +451,7 @@ RawChallengeCsv scanChallengeCsv(const std::string& path) {
   if (!fs::exists(path, error)) throw DataError(fmt::format("{}: does not exist", path));
   RawChallengeCsv csv;
   csv.path = path;
-  csv.text = readFileBytes(path);
+  csv.text = core::readFileBytes(path);
   std::string_view text(csv.text);
   std::size_t offset = 0;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") offset = 3;  // UTF-8 byte-order mark (Excel)

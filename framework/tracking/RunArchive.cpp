@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include "framework/core/AtomicFile.h"
 #include "framework/core/Base64.h"
 #include "framework/core/Errors.h"
+#include "framework/core/FileBytes.h"
 #include "framework/core/Gzip.h"
 
 namespace ferlab::tracking {
@@ -340,14 +339,6 @@ std::vector<T> readList(const Reader& r, const char* key, Read read) {
   return items;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(fmt::format("{}: cannot open the run archive", path));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 }  // namespace
 
 RunArchive archiveRun(const SqliteStore& store, const std::string& id_or_prefix) {
@@ -412,7 +403,7 @@ void writeRunArchive(const std::string& path, const RunArchive& archive) {
 }
 
 RunArchive readRunArchive(const std::string& path) {
-  const std::string text = core::gzipDecompress(readFile(path), path);
+  const std::string text = core::gzipDecompress(core::readFileBytes(path), path);
   const Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) throw DataError(fmt::format("{}: not valid JSON", path));
   const Reader top(json, path, "");
