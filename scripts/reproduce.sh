@@ -50,7 +50,7 @@ first_runs=(
   "$r/transfer_frozen.toml 0"             # ResNet50 frozen, 20 epochs (ran 12 min: early stop)
   "$r/transfer_finetune.toml 0"           # MobileNetV2, 5 + 15 epochs (ran 45 min)
   "$r/transfer_frozen.toml 1"             # VGG16 frozen, <= 20 epochs with early stopping
-  "$r/elu_cnn.toml 0"                     # elu_cnn at 65 images/s, 16 epochs: 2 h 10 min
+  "$r/elu_cnn.toml 0"                     # elu_cnn, 16 epochs: 2 h 10 min (ran 2 h 5 min)
   "$r/transfer_finetune_resnet50.toml 0"  # 5 + 12 epochs: 2 h
   "$r/custom_cnn_oversample.toml 0"       # simple_cnn on 50,505 images per epoch, 30 epochs: 2 h
   "$r/mobilenet_v2.toml 0"                # MobileNetV2, 30 epochs: 2 h
