@@ -51,7 +51,7 @@ first_runs=(
   "$r/transfer_finetune.toml 0"           # MobileNetV2, 5 + 15 epochs (ran 45 min)
   "$r/transfer_frozen.toml 1"             # VGG16 frozen, <= 20 epochs with early stopping
   "$r/elu_cnn.toml 0"                     # elu_cnn, 16 epochs: 2 h 10 min (ran 2 h 5 min)
-  "$r/transfer_finetune_resnet50.toml 0"  # the full 5 + 15 epochs: about 1 h 25 min (measured speed)
+  "$r/transfer_finetune_resnet50.toml 0"  # the full 5 + 15 epochs (ran 1 h 27 min)
   "$r/custom_cnn_oversample.toml 0"       # simple_cnn on 50,505 images per epoch, 50 epochs: 2 h 15 min (measured speed)
   "$r/mobilenet_v2.toml 0"                # MobileNetV2, 50 epochs: 2 h 15 min (measured speed)
   "$r/transfer_finetune_vgg16.toml 0"     # the full 5 + 15 epochs: about 2 h 10 min (measured speed)
