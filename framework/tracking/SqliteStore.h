@@ -102,7 +102,10 @@ struct RunSummary {
   double last_val_accuracy = -1, last_train_loss = -1, last_train_accuracy = -1;
   double test_accuracy = -1, test_macro_f1 = -1;  ///< PrivateTest, best checkpoint
   double images_per_sec = -1;  ///< mean training throughput over epochs after the first
-  double duration_s = -1;      ///< wall time of the run, seconds
+  /// Wall time of the run, seconds. For a run resumed after an interruption: the finishing
+  /// attempt's whole wall time plus the recorded `EpochRecord::seconds` of the epochs kept from
+  /// earlier attempts (their start-up and any epoch lost to the interruption are not counted).
+  double duration_s = -1;
 };
 
 /// One epoch of training (one row of the history), recorded in one transaction.

@@ -185,6 +185,13 @@ void setAsideCorruptCheckpoint(const fs::path& run_dir, const tracking::SqliteSt
       last.string(), aside.string(), run_id);
 }
 
+/// Sum of the recorded wall times of `epochs`, seconds.
+double recordedSeconds(const std::vector<tracking::EpochRecord>& epochs) {
+  double seconds = 0;
+  for (const auto& epoch : epochs) seconds += epoch.seconds;
+  return seconds;
+}
+
 // Trains and records one run; returns normally when it finished.
 void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
               tracking::SqliteStore& store, DatasetMemo& datasets, const GridRunOptions& options) {
@@ -232,6 +239,9 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
     log::info("resuming {} after epoch {} from {}", record.id, completed,
               trainer.lastCheckpointPath());
   store.truncateRun(record.id, completed);
+  // A resumed run's duration counts the epochs its earlier attempts trained, not only this
+  // attempt's wall time: the store keeps their recorded seconds.
+  const double earlier_epochs_s = recordedSeconds(store.epochs(record.id));
 
   record.git_commit = core::gitCommit();
   record.ferlab_version = core::ferlabVersion();
@@ -276,7 +286,7 @@ void trainRun(const config::ResolvedRun& run, tracking::RunRecord record,
     auto summary = trainer.summary();
     summary.test_accuracy = test.metrics.accuracy;
     summary.test_macro_f1 = test.metrics.macro_f1;
-    summary.duration_s = stopwatch.seconds();
+    summary.duration_s = earlier_epochs_s + stopwatch.seconds();
     const std::vector<tracking::SplitMetrics> final_metrics = {
         splitMetricsFrom(validation, dataset.class_names),
         splitMetricsFrom(test, dataset.class_names)};

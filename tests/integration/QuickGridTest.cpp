@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "framework/tracking/SqliteStore.h"
 #include "tests/FerlabProcess.h"
@@ -188,7 +189,20 @@ seed = 2
     ASSERT_EQ(runs.size(), 1u);
     ASSERT_EQ(runs[0].record.status, tracking::RunStatus::Running);  // interrupted, not finished
   }
+  // The killed attempt's epoch 1 counts toward the run's duration. Recording it as an hour makes
+  // that visible: the resumed attempt alone takes seconds.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    const int rc = sqlite3_exec(raw, "UPDATE epochs SET seconds = 3600 WHERE epoch = 1", nullptr,
+                                nullptr, nullptr);
+    sqlite3_close(raw);
+    ASSERT_EQ(rc, SQLITE_OK);
+  }
+  const auto resume_start = std::chrono::steady_clock::now();
   const auto resumed = runFerlab("run " + config + storeArgs());
+  const double resumed_wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - resume_start).count();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
   EXPECT_EQ(resumed.output.find("epoch 1/3"), std::string::npos)
@@ -200,6 +214,12 @@ seed = 2
   const auto epochs = store.epochs(run.record.id);
   ASSERT_EQ(epochs.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(epochs[static_cast<std::size_t>(i)].epoch, i + 1);
+  // duration = the epochs kept from the killed attempt + the resumed attempt's wall time.
+  double epochs_s = 0;
+  for (const auto& epoch : epochs) epochs_s += epoch.seconds;
+  EXPECT_DOUBLE_EQ(epochs[0].seconds, 3600);
+  EXPECT_GE(run.summary.duration_s, epochs_s);
+  EXPECT_LE(run.summary.duration_s, epochs_s + resumed_wall_s);
 
   // data.eval_subset < 1: every view of the run says its numbers are not comparable.
   const auto listed = runFerlab("ls --experiment resume --db " + db);
