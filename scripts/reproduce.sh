@@ -62,7 +62,7 @@ for entry in "${first_runs[@]}"; do
   read -r experiment cell <<< "$entry"
   train "$experiment" --cell "$cell"
 done
-# Pass 2: the other seeds of the seed grids, a cell at a time (2 h to 2 h 30 min each).
+# Pass 2: the other seeds of the seed grids, a cell at a time (2 h to 2 h 45 min each).
 for experiment in "$r/custom_cnn.toml" "$r/custom_cnn_oversample.toml" "$r/five_layer_cnn.toml" \
                   "$r/elu_cnn.toml"; do
   for cell in 1 2; do train "$experiment" --cell "$cell"; done
