@@ -56,7 +56,7 @@ first_runs=(
   "$r/mobilenet_v2.toml 0"                # MobileNetV2, 50 epochs (ran 1 h 32 min)
   "$r/transfer_finetune_vgg16.toml 0"     # the full 5 + 15 epochs (ran 2 h 42 min; fine-tuning 1 h 47 min)
   "$r/transfer_finetune_xception.toml 0"  # Xception at 72 px, 5 + 7 epochs (ran 1 h 32 min)
-  "$r/vggnet_khaireddin.toml 0"           # VGGNet, 10 epochs, ten-crop TTA: 2 h 6 min (measured speed)
+  "$r/vggnet_khaireddin.toml 0"           # VGGNet, 10 epochs, ten-crop TTA (ran 1 h 41 min)
 )
 for entry in "${first_runs[@]}"; do
   read -r experiment cell <<< "$entry"
